@@ -1,0 +1,70 @@
+"""Command line of the recipe: `python -m recipe check|train|predict`.
+
+    python -m recipe check CONFIG [key.path=value ...]
+    python -m recipe train CONFIG [key.path=value ...] [--run-dir DIR]
+    python -m recipe train --resume RUN_DIR
+    python -m recipe predict RUN_DIR INPUT [INPUT ...]
+
+Exit status: 0 ok, 1 training failed, 2 invalid config or command line, 3 stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from recipe import EXIT_CONFIG_ERROR, EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m recipe", description="Train from one YAML config and custom.py."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    check = commands.add_parser("check", help="validate a config and print it resolved")
+    check.add_argument("config", help="path to a YAML config, e.g. configs/digits.yaml")
+    check.add_argument("overrides", nargs="*", help="key.path=value overrides")
+
+    train = commands.add_parser("train", help="train a config into a run directory")
+    train.add_argument("config", nargs="?", help="path to a YAML config")
+    train.add_argument("overrides", nargs="*", help="key.path=value overrides")
+    train.add_argument("--run-dir", help="run directory to write (default: a new one)")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from last.ckpt")
+
+    predict = commands.add_parser("predict", help="run a trained model on new inputs")
+    predict.add_argument("run_dir", help="a run directory with checkpoints")
+    predict.add_argument("inputs", nargs="+", help="files (csv, npy, npz, images) or numbers")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "check":
+        from recipe.config import ConfigError
+        from recipe.train import dump_yaml, print_problems, validate
+
+        try:
+            config = validate(args.config, args.overrides)
+        except ConfigError as exc:
+            print_problems(exc.problems)
+            return EXIT_CONFIG_ERROR
+        sys.stdout.write(dump_yaml(config.data))
+        return EXIT_OK
+    if args.command == "train":
+        from recipe.train import TrainRequest, train
+
+        if args.resume and (args.config or args.overrides):
+            print("--resume takes a run directory only: no config or overrides", file=sys.stderr)
+            return EXIT_CONFIG_ERROR
+        if not args.resume and not args.config:
+            print("train needs a CONFIG (or --resume RUN_DIR)", file=sys.stderr)
+            return EXIT_CONFIG_ERROR
+        return train(TrainRequest(args.config, args.overrides, args.run_dir, args.resume))
+    from recipe.predict import predict
+
+    return predict(args.run_dir, args.inputs)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Built-in short names for each reference section, as `module:attribute` strings.
+
+Kept torch-free (names only, imported lazily) so the config check can tell a typo from a
+real name as the user types. Custom names registered in custom.py take precedence.
+"""
+
+from __future__ import annotations
+
+BUILTINS: dict[str, dict[str, str]] = {
+    "data": {
+        "digits": "recipe.data:digits",
+        "iris": "recipe.data:iris",
+        "wine": "recipe.data:wine",
+        "breast_cancer": "recipe.data:breast_cancer",
+        "diabetes": "recipe.data:diabetes",
+        "csv": "recipe.data:csv",
+        "image_folder": "recipe.data:image_folder",
+        "npz": "recipe.data:npz",
+    },
+    "model": {
+        "mlp": "recipe.models:MLP",
+        "cnn": "recipe.models:SmallCNN",
+        "resnet": "recipe.models:SmallResNet",
+    },
+    "loss": {
+        "cross_entropy": "torch.nn:CrossEntropyLoss",
+        "nll": "torch.nn:NLLLoss",
+        "bce_with_logits": "torch.nn:BCEWithLogitsLoss",
+        "mse": "torch.nn:MSELoss",
+        "l1": "torch.nn:L1Loss",
+        "smooth_l1": "torch.nn:SmoothL1Loss",
+        "huber": "torch.nn:HuberLoss",
+    },
+    "optimizer": {
+        "adamw": "torch.optim:AdamW",
+        "adam": "torch.optim:Adam",
+        "sgd": "torch.optim:SGD",
+        "rmsprop": "torch.optim:RMSprop",
+    },
+    "scheduler": {
+        "warmup_cosine": "recipe.schedules:warmup_cosine",
+        "onecycle": "recipe.schedules:one_cycle",
+        "cosine": "recipe.schedules:cosine",
+        "step": "torch.optim.lr_scheduler:StepLR",
+        "plateau": "torch.optim.lr_scheduler:ReduceLROnPlateau",
+        "exponential": "torch.optim.lr_scheduler:ExponentialLR",
+    },
+    "callbacks": {
+        "early_stopping": "pytorch_lightning.callbacks:EarlyStopping",
+        "swa": "pytorch_lightning.callbacks:StochasticWeightAveraging",
+        "lr_monitor": "pytorch_lightning.callbacks:LearningRateMonitor",
+    },
+    "postprocess": {
+        "topk": "recipe.postprocess:topk_classes",
+        "values": "recipe.postprocess:regression_values",
+    },
+}
+
+# Arguments the recipe supplies itself when the target accepts them (not the user's to set).
+INJECTED: dict[str, tuple[str, ...]] = {
+    "data": ("seed",),
+    "model": ("input_shape", "num_outputs"),
+    "loss": (),
+    "optimizer": ("params",),
+    "scheduler": ("optimizer", "total_steps", "steps_per_epoch", "epochs"),
+    "callbacks": (),
+    "postprocess": ("outputs", "class_names", "top_k"),
+}
+
+# Keys of a reference the recipe reads itself and does not pass to the target.
+RESERVED: dict[str, tuple[str, ...]] = {
+    "scheduler": ("interval", "monitor"),
+}
+
+
+def section_kind(path: tuple[str | int, ...]) -> str:
+    """Which built-in table a reference at `path` draws from (nested refs inherit)."""
+    head = str(path[0]) if path else ""
+    if head == "predict":
+        return "postprocess"
+    return head

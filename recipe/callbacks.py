@@ -1,0 +1,204 @@
+"""The Lightning callbacks and logger that turn a training run into a run directory.
+
+- `JsonlMetricsLogger`: one JSON line per logging event in metrics.jsonl, flushed at once,
+  with progress (step of total), so the UI shows a point within a second of it happening.
+- `ConsoleSummary`: one readable line per epoch instead of a progress bar in a log file.
+- `GracefulStop`: SIGTERM/SIGINT ask the loop to stop after the current batch; `train`
+  then saves last.ckpt and exits with EXIT_STOPPED.
+- `FreezeBackbone`: trains only the head for the first `freeze_epochs` epochs.
+- `AtomicCheckpointIO`: checkpoints are written to a temp file and renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from argparse import Namespace
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
+from pytorch_lightning.loggers.logger import Logger
+from pytorch_lightning.utilities import rank_zero_only
+
+from recipe.io import atomic_write_bytes
+
+
+class JsonlMetricsLogger(Logger):
+    """Appends `{"time", "step", "epoch", "total_steps", "max_epochs", "metrics"}` lines."""
+
+    def __init__(self, path: str, max_epochs: int) -> None:
+        super().__init__()
+        self.path = path
+        self.max_epochs = max_epochs
+        self.total_steps: int | None = None
+        self._handle: Any = None
+
+    @property
+    def name(self) -> str:
+        return "jsonl"
+
+    @property
+    def version(self) -> str:
+        return ""
+
+    def _write(self, record: dict[str, Any]) -> None:
+        if self._handle is None:
+            self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        # One write() per line, then flush: readers see whole lines as soon as they exist.
+        self._handle.write(json.dumps(record, separators=(",", ":")) + "\n")
+        self._handle.flush()
+
+    @rank_zero_only
+    def log_event(self, event: str, step: int, epoch: int, **fields: Any) -> None:
+        self._write(
+            {
+                "event": event,
+                "time": time.time(),
+                "step": step,
+                "epoch": epoch,
+                "total_steps": self.total_steps,
+                "max_epochs": self.max_epochs,
+                **fields,
+            }
+        )
+
+    @rank_zero_only
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        values = {k: float(v) for k, v in metrics.items() if k != "epoch"}
+        epoch = int(metrics.get("epoch", 0))
+        self._write(
+            {
+                "time": time.time(),
+                "step": int(step or 0),
+                "epoch": epoch,
+                "total_steps": self.total_steps,
+                "max_epochs": self.max_epochs,
+                "metrics": values,
+            }
+        )
+
+    @rank_zero_only
+    def log_hyperparams(
+        self, params: dict[str, Any] | Namespace, *args: Any, **kwargs: Any
+    ) -> None:
+        pass  # resolved.yaml holds the whole config
+
+    @rank_zero_only
+    def finalize(self, status: str) -> None:
+        if self._handle is not None:
+            self._handle.flush()
+
+
+class ConsoleSummary(pl.Callback):
+    """Prints one line per epoch: readable in a terminal and in stdout.log alike."""
+
+    def __init__(self) -> None:
+        self._epoch_started = 0.0
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._epoch_started = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking or not trainer.is_global_zero:
+            return
+        metrics = trainer.callback_metrics
+        shown = "  ".join(
+            f"{name} {float(value):.4g}"
+            for name, value in sorted(metrics.items())
+            if name.startswith(("val/", "train/loss_epoch")) and value.numel() == 1
+        )
+        total = trainer.max_epochs if trainer.max_epochs and trainer.max_epochs > 0 else "?"
+        seconds = time.perf_counter() - self._epoch_started
+        print(
+            f"epoch {trainer.current_epoch + 1}/{total}  step {trainer.global_step}  "
+            f"{shown}  ({seconds:.1f} s)",
+            flush=True,
+        )
+
+
+class GracefulStop(pl.Callback):
+    """Turns SIGTERM/SIGINT into `trainer.should_stop` at the next batch boundary.
+
+    The handlers are (re)installed when training starts, after Lightning's own SIGTERM
+    handler, which would otherwise raise out of the loop before a checkpoint is saved.
+    A second signal exits at once.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.signal_name = ""
+
+    def install(self) -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        self.requested = True
+        self.signal_name = signal.Signals(signum).name
+        print(
+            f"received {self.signal_name}: stopping after this batch", file=sys.stderr, flush=True
+        )
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.install()
+        self._maybe_stop(trainer)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
+        self._maybe_stop(trainer)
+
+    def _maybe_stop(self, trainer: pl.Trainer) -> None:
+        # With DDP every rank must agree, or one rank waits forever for the others.
+        stop = trainer.strategy.reduce_boolean_decision(self.requested, all=False)
+        if stop:
+            trainer.should_stop = True
+
+
+class FreezeBackbone(pl.Callback):
+    """Freezes `model.<attribute>` for the first N epochs, then trains everything.
+
+    All parameters stay in the optimizer from the start (frozen ones simply get no
+    gradient), so schedulers see one fixed set of parameter groups.
+    """
+
+    def __init__(self, epochs: int, attribute: str = "backbone") -> None:
+        self.epochs = epochs
+        self.attribute = attribute
+
+    def _module(self, pl_module: pl.LightningModule) -> torch.nn.Module:
+        module = getattr(pl_module.model, self.attribute, None)
+        if not isinstance(module, torch.nn.Module):
+            raise ValueError(
+                f"trainer.freeze_epochs needs the model to have a submodule "
+                f"'{self.attribute}' (set trainer.freeze_module to the one to freeze)"
+            )
+        return module
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        frozen = trainer.current_epoch < self.epochs
+        module = self._module(pl_module)
+        for parameter in module.parameters():
+            parameter.requires_grad_(not frozen)
+        if trainer.current_epoch == self.epochs and self.epochs > 0 and trainer.is_global_zero:
+            print(f"unfreezing model.{self.attribute} at epoch {self.epochs + 1}", flush=True)
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Saves through a temp file and a rename, so a reader never loads half a checkpoint."""
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None
+    ) -> None:
+        import io
+
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        atomic_write_bytes(str(path), buffer.getvalue())

@@ -1,0 +1,95 @@
+"""`${section.key}` interpolation over a whole config.
+
+A string that is exactly `${a.b}` takes the referenced value with its type (a list stays a
+list); `${a.b}` inside a longer string is replaced by the value's text. `$${...}` escapes a
+literal `${...}`. Missing targets and cycles are reported at the string that refers.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from typing import Any
+
+from recipe.config.errors import Position, Problem, did_you_mean
+from recipe.config.source import Path
+
+
+class _Unresolved:
+    """Stands in for a value whose interpolation failed, so later checks skip it."""
+
+    def __repr__(self) -> str:
+        return "<unresolved>"
+
+
+UNRESOLVED: Any = _Unresolved()
+_REFERENCE = re.compile(r"(?<!\$)\$\{([^${}]*)\}")
+
+
+def _lookup(data: Any, dotted: str) -> tuple[Any, Path] | str:
+    node = data
+    path: list[str | int] = []
+    for segment in dotted.split("."):
+        if isinstance(node, dict) and segment in node:
+            node = node[segment]
+            path.append(segment)
+        elif isinstance(node, list) and segment.isdigit() and int(segment) < len(node):
+            node = node[int(segment)]
+            path.append(int(segment))
+        else:
+            here = ".".join(str(p) for p in path)
+            options = [f"{here}.{k}" if here else k for k in node] if isinstance(node, dict) else []
+            return f"no key '{dotted}'{did_you_mean(dotted, options)}"
+    return node, tuple(path)
+
+
+def resolve_interpolations(
+    data: dict[str, Any], locate: Callable[[Path], Position]
+) -> tuple[dict[str, Any], list[Problem]]:
+    """A copy of `data` with every `${…}` resolved, and the problems found."""
+    problems: list[Problem] = []
+    resolved_cache: dict[Path, Any] = {}
+
+    def resolve_node(node: Any, path: Path, stack: tuple[Path, ...]) -> Any:
+        if isinstance(node, dict):
+            return {k: resolve_node(v, (*path, k), stack) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve_node(v, (*path, i), stack) for i, v in enumerate(node)]
+        if isinstance(node, str) and "${" in node:
+            return resolve_string(node, path, stack)
+        return node
+
+    def resolve_target(dotted: str, path: Path, stack: tuple[Path, ...]) -> Any:
+        found = _lookup(data, dotted.strip())
+        if isinstance(found, str):
+            problems.append(Problem(locate(path), f"interpolation '${{{dotted}}}': {found}"))
+            return UNRESOLVED
+        value, target_path = found
+        if target_path in stack or target_path == path[: len(target_path)]:
+            chain = " -> ".join(".".join(map(str, p)) for p in (*stack, target_path))
+            problems.append(Problem(locate(path), f"interpolation cycle: {chain}"))
+            return UNRESOLVED
+        if target_path in resolved_cache:
+            return copy.deepcopy(resolved_cache[target_path])
+        result = resolve_node(value, target_path, (*stack, target_path))
+        resolved_cache[target_path] = result
+        return copy.deepcopy(result)
+
+    def resolve_string(text: str, path: Path, stack: tuple[Path, ...]) -> Any:
+        stack = (*stack, path)
+        whole = _REFERENCE.fullmatch(text)
+        if whole:
+            return resolve_target(whole.group(1), path, stack)
+
+        def substitute(match: re.Match[str]) -> str:
+            value = resolve_target(match.group(1), path, stack)
+            failed.append(value is UNRESOLVED)
+            return "" if value is None else str(value)
+
+        failed: list[bool] = []
+        text = _REFERENCE.sub(substitute, text).replace("$${", "${")
+        return UNRESOLVED if any(failed) else text
+
+    result = resolve_node(data, (), ())
+    return result, problems

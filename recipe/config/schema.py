@@ -1,0 +1,121 @@
+"""Every config key the recipe knows, its default and what it is for — in one place.
+
+Read this file top to bottom to learn the config format. Sections whose value is a
+*reference* (something to call) are marked `REFERENCE`; their other keys are keyword
+arguments of the function or class they name, checked against its signature.
+
+A reference is written `_target_: NAME` beside its keyword arguments, where NAME is one of:
+  - a short name registered in custom.py with `@register("name")`,
+  - a built-in short name of that section (see recipe/builtins.py), or
+  - a dotted import path such as `torch.optim.AdamW`.
+A plain string is shorthand for a reference without arguments (`loss: cross_entropy`), and
+references nest: any mapping with `_target_` inside a reference's arguments is built first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+REFERENCE = "reference"  # marks a field whose value is a reference (mapping with _target_)
+REFERENCE_LIST = "reference-list"
+TARGET_KEY = "_target_"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One known key: its default, the types it accepts, allowed values, and why it exists."""
+
+    default: Any
+    types: tuple[type, ...] | str
+    doc: str
+    choices: tuple[Any, ...] | None = None
+    required: bool = False
+
+
+NONE = type(None)
+
+# fmt: off
+SCHEMA: dict[str, dict[str, Field] | Field] = {
+    "project": {
+        "name":       Field(None, (str, NONE), "run name prefix; default: the config file's name"),
+        "seed":       Field(0, (int,), "seeds Python, NumPy and torch (and data splits)"),
+        "output_dir": Field("runs", (str,), "where `recipe train` puts run directories"),
+        "custom":     Field("custom.py", (str,), "the user's functions, relative to the project"),
+    },
+    # What to train on: a dataset builder returning a DataBundle (recipe/data).
+    "data": Field({TARGET_KEY: "digits"}, REFERENCE, "dataset builder and its arguments",
+                  required=True),
+    "dataloader": {
+        "batch_size":      Field(64, (int,), "training batch size"),
+        "val_batch_size":  Field(None, (int, NONE), "validation batch size; default batch_size"),
+        "num_workers":     Field(0, (int,), "DataLoader worker processes; 0 = in-memory fast path"),
+        "pin_memory":      Field("auto", (bool, str), "pin host memory; auto = when on a GPU",
+                                 choices=(True, False, "auto")),
+        "drop_last":       Field(False, (bool,), "drop the last incomplete training batch"),
+    },
+    # The network: called with input_shape= and num_outputs= when it accepts them.
+    "model": Field({TARGET_KEY: "mlp"}, REFERENCE, "model class or factory and its arguments",
+                   required=True),
+    # Loss: `auto` picks cross_entropy for classification and mse for regression.
+    "loss": Field("auto", REFERENCE, "loss by name or reference; auto follows the task"),
+    # Optimizer: called with the model's trainable parameters first. `lr: auto` runs
+    # Lightning's learning-rate finder before training.
+    "optimizer": Field({TARGET_KEY: "adamw", "lr": 1e-3}, REFERENCE, "optimizer and its arguments"),
+    # Scheduler: called with the optimizer first, and total_steps / steps_per_epoch / epochs
+    # when it accepts them. `interval` (step or epoch) and `monitor` are read by the recipe.
+    "scheduler": Field(None, REFERENCE, "learning-rate schedule, or null for none"),
+    "trainer": {
+        "max_epochs":       Field(10, (int,), "epochs to train"),
+        "max_steps":        Field(-1, (int,), "stop after N optimizer steps (-1: no limit)"),
+        "accelerator":      Field("auto", (str,), "auto, cpu, gpu, cuda, mps"),
+        "devices":          Field("auto", (int, str, list), "a device count, a list, or auto"),
+        "strategy":         Field("auto", (str,), "auto, ddp, ddp_spawn, fsdp, … (Lightning)"),
+        "num_nodes":        Field(1, (int,), "machines for multi-node DDP"),
+        "precision":        Field("32", (str, int),
+                                  "numeric precision",
+                                  choices=("32", "16-mixed", "bf16-mixed", "32-true", "64",
+                                           "16-true", "bf16-true", 32, 64, 16)),
+        "gradient_clip_val":       Field(None, (float, NONE), "clip gradient norm to this"),
+        "accumulate_grad_batches": Field(1, (int,), "accumulate gradients over N batches"),
+        "deterministic":    Field(False, (bool,), "use deterministic algorithms (slower)"),
+        "log_every_n_steps": Field(10, (int,), "log the training loss every N optimizer steps"),
+        "check_val_every_n_epoch": Field(1, (int,), "validate every N epochs"),
+        "limit_train_batches": Field(1.0, (float, int), "fraction (or count) of batches per epoch"),
+        "limit_val_batches":   Field(1.0, (float, int), "fraction (or count) of val batches"),
+        "monitor":          Field("auto", (str,),
+                                  "metric for best checkpoint and early stopping; auto: "
+                                  "val/acc (classification) or val/loss (regression)"),
+        "mode":             Field("auto", (str,), "min, max, or auto (follows the metric)",
+                                  choices=("auto", "min", "max")),
+        "early_stopping_patience": Field(None, (int, NONE),
+                                         "stop after N validations without improvement"),
+        "freeze_epochs":    Field(0, (int,),
+                                  "train only the head for N epochs, then unfreeze the backbone"),
+        "freeze_module":    Field("backbone", (str,), "attribute of the model to freeze"),
+    },
+    # Extra Lightning callbacks, each a reference.
+    "callbacks": Field([], REFERENCE_LIST, "extra Lightning callbacks"),
+    "predict": {
+        "postprocess": Field("auto", REFERENCE,
+                             "turns model outputs into results; auto: top-k class names "
+                             "(classification) or values (regression)"),
+        "top_k":       Field(3, (int,), "how many classes the built-in postprocess reports"),
+    },
+}
+# fmt: on
+
+SECTION_NAMES: tuple[str, ...] = tuple(SCHEMA)
+
+
+def defaults() -> dict[str, Any]:
+    """A fresh copy of every default, as a config mapping."""
+    import copy
+
+    result: dict[str, Any] = {}
+    for section, spec in SCHEMA.items():
+        if isinstance(spec, Field):
+            result[section] = copy.deepcopy(spec.default)
+        else:
+            result[section] = {key: copy.deepcopy(f.default) for key, f in spec.items()}
+    return result

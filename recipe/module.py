@@ -1,0 +1,138 @@
+"""The LightningModule: a model from the config, a loss, metrics for the task.
+
+Deliberately plain — put a breakpoint in `training_step` and step through one batch.
+Everything it builds comes from the validated config via `recipe.registry.instantiate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+import torchmetrics
+from torch import Tensor, nn
+
+from recipe.registry import instantiate
+
+_DEFAULT_LOSS = {"classification": "cross_entropy", "regression": "mse"}
+
+
+def task_metrics(task: str, num_outputs: int) -> torchmetrics.MetricCollection:
+    """Accuracy and macro F1 for classification; MSE, MAE and R² for regression."""
+    if task == "classification":
+        return torchmetrics.MetricCollection(
+            {
+                "acc": torchmetrics.classification.MulticlassAccuracy(
+                    num_classes=num_outputs, average="micro"
+                ),
+                "f1": torchmetrics.classification.MulticlassF1Score(
+                    num_classes=num_outputs, average="macro"
+                ),
+            }
+        )
+    return torchmetrics.MetricCollection(
+        {
+            "mse": torchmetrics.MeanSquaredError(),
+            "mae": torchmetrics.MeanAbsoluteError(),
+            "r2": torchmetrics.R2Score(num_outputs=max(1, num_outputs)),
+        }
+    )
+
+
+def default_monitor(task: str) -> tuple[str, str]:
+    """The metric (and direction) that picks the best checkpoint when the config says auto."""
+    return ("val/acc", "max") if task == "classification" else ("val/loss", "min")
+
+
+class RecipeModule(pl.LightningModule):
+    """Trains `config["model"]` with `config["loss"]` and `config["optimizer"]`.
+
+    `data_info` holds what the data decided (task, input shape, outputs, class names), so a
+    checkpoint alone rebuilds the module for `recipe predict`.
+    """
+
+    def __init__(self, config: dict[str, Any], data_info: dict[str, Any]) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.config = config
+        self.task: str = data_info["task"]
+        self.num_outputs: int = int(data_info["num_outputs"])
+        self.model: nn.Module = instantiate(
+            config["model"],
+            "model",
+            input_shape=tuple(data_info["input_shape"]),
+            num_outputs=self.num_outputs,
+        )
+        loss = config["loss"]
+        self.loss_fn: nn.Module = instantiate(
+            _DEFAULT_LOSS[self.task] if loss == "auto" else loss, "loss"
+        )
+        self.lr: Any = config["optimizer"].get("lr")  # `auto` until the LR finder sets it
+        self.val_metrics = task_metrics(self.task, self.num_outputs).clone(prefix="val/")
+        self.train_transform: Callable[[Tensor], Tensor] | None = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.model(x)
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        # Augmentation runs on whole batches, on the device, during training only.
+        if self.train_transform is not None and self.trainer.training:
+            x, y = batch
+            return self.train_transform(x), y
+        return batch
+
+    def _loss(self, outputs: Tensor, y: Tensor) -> Tensor:
+        if self.task == "regression":
+            y = y.to(outputs.dtype).reshape(outputs.shape)
+        return self.loss_fn(outputs, y)
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        x, y = batch
+        loss = self._loss(self(x), y)
+        self.log("train/loss", loss, on_step=True, on_epoch=False)
+        self.log("train/loss_epoch", loss, on_step=False, on_epoch=True)
+        optimizer = self.optimizers()
+        if isinstance(optimizer, torch.optim.Optimizer) or hasattr(optimizer, "param_groups"):
+            self.log("lr", float(optimizer.param_groups[0]["lr"]), on_step=True, on_epoch=False)
+        return loss
+
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        x, y = batch
+        outputs = self(x)
+        self.log("val/loss", self._loss(outputs, y), on_epoch=True, prog_bar=True)
+        if self.task == "classification":
+            self.val_metrics.update(outputs, y)
+        else:
+            self.val_metrics.update(outputs.reshape(len(y), -1).squeeze(-1), y.to(outputs.dtype))
+        self.log_dict(self.val_metrics, on_epoch=True)
+
+    def configure_optimizers(self) -> Any:
+        optimizer_ref = dict(self.config["optimizer"])
+        if "lr" in optimizer_ref:
+            optimizer_ref["lr"] = self.lr
+        optimizer = instantiate(optimizer_ref, "optimizer", self.parameters())
+        scheduler_ref = self.config.get("scheduler")
+        if not scheduler_ref:
+            return optimizer
+        if isinstance(scheduler_ref, str):
+            scheduler_ref = {"_target_": scheduler_ref}
+        total_steps = int(min(self.trainer.estimated_stepping_batches, 2**31 - 1))
+        epochs = max(1, int(self.trainer.max_epochs or 1))
+        scheduler = instantiate(
+            scheduler_ref,
+            "scheduler",
+            optimizer,
+            total_steps=total_steps,
+            steps_per_epoch=max(1, total_steps // epochs),
+            epochs=epochs,
+        )
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {
+                "scheduler": scheduler,
+                "interval": scheduler_ref.get("interval", "step"),
+                "monitor": scheduler_ref.get("monitor", "val/loss"),
+            },
+        }

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.datasets import load_wine
 from torch import nn
 
 from recipe.data import DataBundle, from_arrays
@@ -23,6 +22,8 @@ def wine_subset(
     features: list[str] | None = None, val_fraction: float = 0.25, seed: int = 0
 ) -> DataBundle:
     """scikit-learn's wine data, optionally restricted to some feature columns."""
+    from sklearn.datasets import load_wine  # imported here: every run loads custom.py
+
     raw = load_wine()
     names = list(raw.feature_names)
     chosen = features or names

@@ -39,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Line by line into stdout.log, as it happens, even when stdout is a file or a pipe.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(line_buffering=True)
     args = _parser().parse_args(argv)
     if args.command == "check":
         from recipe.config import ConfigError
@@ -54,9 +58,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "train":
         from recipe.train import TrainRequest, train
 
-        if args.resume and (args.config or args.overrides):
-            print("--resume takes a run directory only: no config or overrides", file=sys.stderr)
-            return EXIT_CONFIG_ERROR
+        if args.resume and args.config:
+            if "=" not in args.config:
+                print(
+                    "--resume RUN_DIR uses the run's own config: give no CONFIG "
+                    "(overrides such as trainer.max_epochs=40 are fine)",
+                    file=sys.stderr,
+                )
+                return EXIT_CONFIG_ERROR
+            args.overrides.insert(0, args.config)
+            args.config = None
         if not args.resume and not args.config:
             print("train needs a CONFIG (or --resume RUN_DIR)", file=sys.stderr)
             return EXIT_CONFIG_ERROR

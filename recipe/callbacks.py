@@ -3,8 +3,8 @@
 - `JsonlMetricsLogger`: one JSON line per logging event in metrics.jsonl, flushed at once,
   with progress (step of total), so the UI shows a point within a second of it happening.
 - `ConsoleSummary`: one readable line per epoch instead of a progress bar in a log file.
-- `GracefulStop`: SIGTERM/SIGINT ask the loop to stop after the current batch; `train`
-  then saves last.ckpt and exits with EXIT_STOPPED.
+- `GracefulStop`: a SIGTERM/SIGINT (recipe.stopping) stops the loop after the current
+  batch; `train` then saves last.ckpt and exits with EXIT_STOPPED.
 - `FreezeBackbone`: trains only the head for the first `freeze_epochs` epochs.
 - `AtomicCheckpointIO`: checkpoints are written to a temp file and renamed into place.
 """
@@ -12,9 +12,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import sys
 import time
 from argparse import Namespace
 from typing import Any
@@ -26,6 +23,7 @@ from pytorch_lightning.loggers.logger import Logger
 from pytorch_lightning.utilities import rank_zero_only
 
 from recipe.io import atomic_write_bytes
+from recipe.stopping import StopRequest
 
 
 class JsonlMetricsLogger(Logger):
@@ -122,34 +120,17 @@ class ConsoleSummary(pl.Callback):
 
 
 class GracefulStop(pl.Callback):
-    """Turns SIGTERM/SIGINT into `trainer.should_stop` at the next batch boundary.
+    """Turns a pending stop request into `trainer.should_stop` at the next batch boundary.
 
-    The handlers are (re)installed when training starts, after Lightning's own SIGTERM
-    handler, which would otherwise raise out of the loop before a checkpoint is saved.
-    A second signal exits at once.
+    The signal handlers are reinstalled when training starts, replacing Lightning's own
+    SIGTERM handler, which would raise out of the loop before a checkpoint is saved.
     """
 
-    def __init__(self) -> None:
-        self.requested = False
-        self.signal_name = ""
-
-    def install(self) -> None:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, self._handle)
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested:
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-            return
-        self.requested = True
-        self.signal_name = signal.Signals(signum).name
-        print(
-            f"received {self.signal_name}: stopping after this batch", file=sys.stderr, flush=True
-        )
+    def __init__(self, request: StopRequest) -> None:
+        self.request = request
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.install()
+        self.request.install()
         self._maybe_stop(trainer)
 
     def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
@@ -157,8 +138,7 @@ class GracefulStop(pl.Callback):
 
     def _maybe_stop(self, trainer: pl.Trainer) -> None:
         # With DDP every rank must agree, or one rank waits forever for the others.
-        stop = trainer.strategy.reduce_boolean_decision(self.requested, all=False)
-        if stop:
+        if trainer.strategy.reduce_boolean_decision(self.request.requested, all=False):
             trainer.should_stop = True
 
 

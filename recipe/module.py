@@ -36,7 +36,7 @@ def task_metrics(task: str, num_outputs: int) -> torchmetrics.MetricCollection:
         {
             "mse": torchmetrics.MeanSquaredError(),
             "mae": torchmetrics.MeanAbsoluteError(),
-            "r2": torchmetrics.R2Score(num_outputs=max(1, num_outputs)),
+            "r2": torchmetrics.R2Score(),
         }
     )
 
@@ -105,7 +105,10 @@ class RecipeModule(pl.LightningModule):
         if self.task == "classification":
             self.val_metrics.update(outputs, y)
         else:
-            self.val_metrics.update(outputs.reshape(len(y), -1).squeeze(-1), y.to(outputs.dtype))
+            y = y.to(outputs.dtype).reshape(outputs.shape)
+            if outputs.shape[-1] == 1:  # one target: 1-D, as torchmetrics expects
+                outputs, y = outputs.squeeze(-1), y.squeeze(-1)
+            self.val_metrics.update(outputs, y)
         self.log_dict(self.val_metrics, on_epoch=True)
 
     def configure_optimizers(self) -> Any:

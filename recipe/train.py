@@ -22,6 +22,7 @@ from recipe.config import ConfigError, Position, Problem, ValidatedConfig, load_
 from recipe.config.overrides import apply_overrides_to_text
 from recipe.io import atomic_write_json, atomic_write_text
 from recipe.registry import check_references
+from recipe.stopping import STOP
 
 CONFIG_FILE = "config.yaml"
 RESOLVED_FILE = "resolved.yaml"
@@ -74,12 +75,12 @@ def dump_yaml(data: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-def prepare_run_dir(config: ValidatedConfig, run_dir: str, resumed: bool) -> None:
+def prepare_run_dir(config: ValidatedConfig, run_dir: str) -> None:
     """Write config.yaml (as launched) and resolved.yaml before anything heavy starts."""
     os.makedirs(os.path.join(run_dir, CHECKPOINT_DIR), exist_ok=True)
     launched = os.path.join(run_dir, CONFIG_FILE)
     same_file = os.path.exists(launched) and os.path.samefile(launched, config.source.file)
-    if not resumed and not same_file:
+    if not same_file or config.overrides:
         text = apply_overrides_to_text(config.source.text, config.overrides, config.source.file)
         atomic_write_text(launched, text)
     atomic_write_text(os.path.join(run_dir, RESOLVED_FILE), dump_yaml(config.data))
@@ -100,16 +101,7 @@ def _silence_known_noise() -> None:
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*is smaller than the logging interval.*")
     warnings.filterwarnings("ignore", ".*LeafSpec.*")
-
-
-def _plain_dataloader(dataset: Any, *, seed: int, **kwargs: Any) -> Any:
-    import torch
-    from torch.utils.data import DataLoader
-
-    generator = torch.Generator()
-    generator.manual_seed(seed)
-    workers = kwargs.get("num_workers", 0)
-    return DataLoader(dataset, generator=generator, persistent_workers=workers > 0, **kwargs)
+    warnings.filterwarnings("ignore", ".*weights_only.*was not set.*")
 
 
 def run_training(config: ValidatedConfig, run_dir: str, ckpt_path: str | None) -> int:
@@ -131,8 +123,7 @@ def run_training(config: ValidatedConfig, run_dir: str, ckpt_path: str | None) -
     from recipe.registry import instantiate
 
     _silence_known_noise()
-    stop = GracefulStop()
-    stop.install()  # a stop during data loading is honoured too
+    stop = GracefulStop(STOP)
 
     cfg = config.data
     trainer_cfg = cfg["trainer"]
@@ -214,11 +205,9 @@ def run_training(config: ValidatedConfig, run_dir: str, ckpt_path: str | None) -
 
     pin = loader_cfg["pin_memory"]
     pin_memory = torch.cuda.is_available() if pin == "auto" else bool(pin)
-    distributed = trainer.world_size > 1
-    # Under DDP every rank needs its own shard: a plain DataLoader lets Lightning insert
-    # the DistributedSampler. On one device, in-memory data takes the sliced fast path.
-    loader = make_loader if not distributed else _plain_dataloader
-    train_loader = loader(
+    # In-memory data takes the sliced fast path (it shards itself across DDP ranks);
+    # anything else gets a DataLoader, where Lightning inserts the DistributedSampler.
+    train_loader = make_loader(
         bundle.train,
         batch_size=loader_cfg["batch_size"],
         shuffle=True,
@@ -227,7 +216,7 @@ def run_training(config: ValidatedConfig, run_dir: str, ckpt_path: str | None) -
         drop_last=loader_cfg["drop_last"],
         seed=seed,
     )
-    val_loader = loader(
+    val_loader = make_loader(
         bundle.val,
         batch_size=loader_cfg["val_batch_size"] or loader_cfg["batch_size"],
         shuffle=False,
@@ -265,10 +254,10 @@ def run_training(config: ValidatedConfig, run_dir: str, ckpt_path: str | None) -
     print(f"run directory: {run_dir}", flush=True)
     trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt_path)
 
-    if stop.requested:
+    if STOP.requested:
         trainer.save_checkpoint(os.path.join(run_dir, CHECKPOINT_DIR, LAST_CHECKPOINT))
         jsonl.log_event("end", trainer.global_step, trainer.current_epoch, status="stopped")
-        print(f"stopped by {stop.signal_name}; checkpoint saved at step {trainer.global_step}")
+        print(f"stopped by {STOP.signal_name}; checkpoint saved at step {trainer.global_step}")
         return EXIT_STOPPED
     jsonl.log_event("end", trainer.global_step, trainer.current_epoch, status="completed")
     best = checkpoint.best_model_score
@@ -279,6 +268,7 @@ def run_training(config: ValidatedConfig, run_dir: str, ckpt_path: str | None) -
 
 def train(request: TrainRequest) -> int:
     """Validate, lay out the run directory, train. Never a traceback for a user mistake."""
+    STOP.install()  # before the heavy imports: a stop while starting up is honoured too
     ckpt_path = None
     if request.resume:
         run_dir = request.resume
@@ -294,17 +284,20 @@ def train(request: TrainRequest) -> int:
                 file=sys.stderr,
             )
             return EXIT_CONFIG_ERROR
-        overrides: list[str] = []
+        overrides = request.overrides  # e.g. more epochs; recorded in config.yaml
     else:
         assert request.config_path is not None
         config_path, overrides = request.config_path, request.overrides
     try:
         config = validate(config_path, overrides)
         run_dir = request.resume or request.run_dir or new_run_dir(config)
-        prepare_run_dir(config, run_dir, resumed=bool(request.resume))
+        prepare_run_dir(config, run_dir)
     except ConfigError as exc:
         print_problems(exc.problems)
         return EXIT_CONFIG_ERROR
+    if STOP.requested:
+        print(f"stopped by {STOP.signal_name} before training started", flush=True)
+        return EXIT_STOPPED
     try:
         return run_training(config, run_dir, ckpt_path)
     except ConfigError as exc:

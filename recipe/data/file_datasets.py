@@ -1,0 +1,361 @@
+"""Datasets read from the user's files: a CSV table, an `.npz` of arrays, an image folder.
+
+Everything is read into memory (these are the small-data cases the recipe is built
+for), then handed to `from_arrays` for the split and normalisation every dataset gets.
+Relative paths are resolved against the current directory, which the recipe sets to
+the project directory. A mistake in the files raises `DataError` naming the path and
+the fix.
+"""
+
+from __future__ import annotations
+
+import csv as csv_module
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recipe.data.bundle import DataBundle, TaskChoice, from_arrays
+from recipe.data.errors import DataError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+
+def csv(
+    path: str,
+    target: str,
+    *,
+    features: Sequence[str] | None = None,
+    task: TaskChoice = "auto",
+    val_path: str | None = None,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    normalize: bool = True,
+    normalize_target: bool = False,
+) -> DataBundle:
+    """A table from a CSV file with a header row: one column is the target.
+
+    Args:
+        path: the CSV file (comma, semicolon or tab separated; first row = column names).
+        target: the name of the column to predict.
+        features: the input columns, in order; default every column except `target`.
+            They must hold numbers.
+        task: `"classification"`, `"regression"`, or `"auto"`: classification when the
+            target is not numeric (its values become the class names) or holds whole
+            numbers with at most 20 distinct values; regression otherwise.
+        val_path: a second CSV with the same columns, used for validation instead of
+            splitting `path`.
+        val_fraction: share of `path` held out for validation when `val_path` is not given.
+        seed: seeds the split.
+        normalize: standardise each feature with training statistics.
+        normalize_target: regression only; standardise the target too (see `from_arrays`).
+    """
+    train_path = _existing_file(path, "csv")
+    x, y, names = _read_csv(train_path, target, features)
+    x_val = y_val = None
+    if val_path is not None:
+        x_val, y_val, _ = _read_csv(_existing_file(val_path, "csv val_path"), target, names)
+    return from_arrays(
+        x,
+        y,
+        task=task,
+        x_val=x_val,
+        y_val=y_val,
+        feature_names=names,
+        val_fraction=val_fraction,
+        seed=seed,
+        normalize=normalize,
+        normalize_target=normalize_target,
+        source=str(train_path),
+    )
+
+
+def npz(
+    path: str,
+    *,
+    x_key: str = "x",
+    y_key: str = "y",
+    task: TaskChoice = "auto",
+    val_path: str | None = None,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    normalize: bool = True,
+    normalize_target: bool = False,
+    augment: dict[str, Any] | None = None,
+) -> DataBundle:
+    """Arrays from a NumPy `.npz` file (as written by `numpy.savez`).
+
+    Args:
+        path: the `.npz` file.
+        x_key: the array of inputs, shape `(N, ...)`: `(N, F)` features or
+            `(N, C, H, W)` images.
+        y_key: the array of targets, shape `(N,)` (labels or numbers) or `(N, k)`.
+        task: `"classification"`, `"regression"` or `"auto"` (as for `csv`).
+        val_path: a second `.npz` with the same keys, used for validation.
+        val_fraction: share held out for validation when `val_path` is not given.
+        seed: seeds the split and the augmentation.
+        normalize: standardise inputs with training statistics (per feature, or per
+            channel for images).
+        normalize_target: regression only; standardise the targets too.
+        augment: image augmentation for `(N, C, H, W)` inputs; see `recipe.data.augment`.
+    """
+    x, y = _read_npz(_existing_file(path, "npz"), x_key, y_key)
+    x_val = y_val = None
+    if val_path is not None:
+        x_val, y_val = _read_npz(_existing_file(val_path, "npz val_path"), x_key, y_key)
+    return from_arrays(
+        x,
+        y,
+        task=task,
+        x_val=x_val,
+        y_val=y_val,
+        val_fraction=val_fraction,
+        seed=seed,
+        normalize=normalize,
+        normalize_target=normalize_target,
+        augment=augment,
+        source=str(Path(path)),
+        preprocess_extra={"x_key": x_key},
+    )
+
+
+def image_folder(
+    path: str,
+    *,
+    size: int | Sequence[int] = 32,
+    grayscale: bool = False,
+    val_path: str | None = None,
+    augment: dict[str, Any] | None = None,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    normalize: bool = True,
+) -> DataBundle:
+    """Images in one subfolder per class (`path/cat/1.png`, `path/dog/2.jpg`, ...).
+
+    Images are read with Pillow, converted to RGB (or grayscale), resized to `size`
+    and held in memory as one float tensor with values in [0, 1] before normalisation.
+
+    Args:
+        path: the folder of class subfolders; subfolder names are the class names.
+        size: the size every image is resized to: `32` for 32x32, or `[height, width]`.
+        grayscale: read images as one channel instead of three.
+        val_path: a second folder, same layout, used for validation instead of a split.
+        augment: training augmentation, e.g. `{hflip: 0.5, crop: 4, noise: 0.02}`;
+            see `recipe.data.augment`.
+        val_fraction: share held out for validation when `val_path` is not given,
+            stratified by class.
+        seed: seeds the split and the augmentation.
+        normalize: standardise each channel with the training images' mean and std.
+    """
+    height, width = _image_size(size)
+    root = _existing_folder(path, "image_folder")
+    x, labels, class_names = _read_image_folder(root, (height, width), grayscale)
+    x_val = y_val = None
+    if val_path is not None:
+        val_root = _existing_folder(val_path, "image_folder val_path")
+        x_val, val_labels, val_classes = _read_image_folder(val_root, (height, width), grayscale)
+        unknown = sorted(set(val_classes) - set(class_names))
+        if unknown:
+            raise DataError(
+                f"{val_root}: class folders {unknown} are not in the training folder "
+                f"{root} (its classes: {class_names}); rename or remove them"
+            )
+        y_val = np.array([class_names.index(val_classes[i]) for i in val_labels])
+    return from_arrays(
+        x,
+        labels,
+        task="classification",
+        x_val=x_val,
+        y_val=y_val,
+        class_names=class_names,
+        val_fraction=val_fraction,
+        seed=seed,
+        normalize=normalize,
+        augment=augment,
+        source=str(root),
+        preprocess_extra={
+            "kind": "image",
+            "size": [height, width],
+            "channels": 1 if grayscale else 3,
+            "grayscale": grayscale,
+        },
+    )
+
+
+def read_image(path: Path, size: tuple[int, int], grayscale: bool) -> np.ndarray:
+    """One image as a float32 array `(C, H, W)` with values in [0, 1], resized to `size`.
+
+    This is the exact reading that `image_folder` and `predict` share.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    height, width = size
+    try:
+        with Image.open(path) as image:
+            converted = image.convert("L" if grayscale else "RGB")
+            resized = converted.resize((width, height), Image.Resampling.BILINEAR)
+            pixels = np.asarray(resized, dtype=np.float32) / 255.0
+    except (UnidentifiedImageError, OSError) as error:
+        raise DataError(f"{path}: cannot read this image ({error}); remove or replace it") from None
+    return pixels[None] if grayscale else pixels.transpose(2, 0, 1)
+
+
+def _read_image_folder(
+    root: Path, size: tuple[int, int], grayscale: bool
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not class_dirs:
+        raise DataError(
+            f"{root}: no class subfolders; put the images of each class in their own "
+            f"subfolder, e.g. {root / 'cat' / '001.png'}"
+        )
+    images: list[np.ndarray] = []
+    labels: list[int] = []
+    for index, class_dir in enumerate(class_dirs):
+        files = sorted(
+            p
+            for p in class_dir.rglob("*")
+            if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
+        )
+        if not files:
+            raise DataError(
+                f"{class_dir}: class folder {class_dir.name!r} has no images "
+                f"({', '.join(IMAGE_EXTENSIONS)}); add images or remove the folder"
+            )
+        images.extend(read_image(f, size, grayscale) for f in files)
+        labels.extend([index] * len(files))
+    return np.stack(images), np.array(labels, dtype=np.int64), [d.name for d in class_dirs]
+
+
+def _image_size(size: int | Sequence[int]) -> tuple[int, int]:
+    if isinstance(size, int) and not isinstance(size, bool) and size > 0:
+        return size, size
+    if (
+        isinstance(size, Sequence)
+        and len(size) == 2
+        and all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size)
+    ):
+        return int(size[0]), int(size[1])
+    raise DataError(
+        f"image_folder: size must be a positive integer or [height, width], got {size!r}"
+    )
+
+
+def _read_csv(
+    path: Path, target: str, features: Sequence[str] | None
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        sample = handle.read(8192)
+        handle.seek(0)
+        try:
+            dialect: Any = csv_module.Sniffer().sniff(sample, delimiters=",;\t")
+        except csv_module.Error:
+            dialect = csv_module.excel
+        reader = csv_module.reader(handle, dialect)
+        header = next(reader, None)
+        if not header or not any(h.strip() for h in header):
+            raise DataError(f"{path}: the file is empty; it needs a header row of column names")
+        columns = [h.strip() for h in header]
+        rows: list[tuple[int, list[str]]] = []
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(columns):
+                raise DataError(
+                    f"{path}:{reader.line_num}: {len(row)} fields but the header has "
+                    f"{len(columns)} columns"
+                )
+            rows.append((reader.line_num, [cell.strip() for cell in row]))
+    if target not in columns:
+        raise DataError(f"{path}: target column {target!r} not found; available columns: {columns}")
+    if features is None:
+        names = [c for c in columns if c != target]
+    else:
+        names = list(features)
+        missing = [f for f in names if f not in columns]
+        if missing:
+            raise DataError(
+                f"{path}: feature column(s) {missing} not found; available columns: {columns}"
+            )
+        if target in names:
+            raise DataError(f"{path}: the target column {target!r} is also listed in features")
+    if not names:
+        raise DataError(f"{path}: no feature columns besides the target {target!r}")
+    if not rows:
+        raise DataError(f"{path}: the file has a header but no data rows")
+
+    feature_index = [columns.index(n) for n in names]
+    target_index = columns.index(target)
+    x = np.empty((len(rows), len(names)), dtype=np.float32)
+    for r, (line, row) in enumerate(rows):
+        for c, (name, index) in enumerate(zip(names, feature_index, strict=True)):
+            x[r, c] = _parse_number(row[index], path, line, name)
+    raw_target = []
+    for line, row in rows:
+        if row[target_index] == "":
+            raise DataError(
+                f"{path}:{line}: the target {target!r} is empty; fill it in or drop the row"
+            )
+        raw_target.append(row[target_index])
+    try:
+        y: np.ndarray = np.array([float(v) for v in raw_target], dtype=np.float64)
+    except ValueError:
+        y = np.array(raw_target)
+    return x, y, names
+
+
+def _parse_number(cell: str, path: Path, line: int, column: str) -> float:
+    if cell == "":
+        raise DataError(
+            f"{path}:{line}: missing value in column {column!r}; fill it in or drop the row"
+        )
+    try:
+        return float(cell)
+    except ValueError:
+        raise DataError(
+            f"{path}:{line}: column {column!r} is not numeric ({cell!r}); leave it out with "
+            "`features: [...]` or encode it as numbers"
+        ) from None
+
+
+def _read_npz(path: Path, x_key: str, y_key: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            keys = list(archive.keys())
+            for role, key in (("x_key", x_key), ("y_key", y_key)):
+                if key not in keys:
+                    raise DataError(
+                        f"{path}: no array named {key!r} ({role}); arrays in the file: {keys}; "
+                        f"set {role} to one of them"
+                    )
+            return archive[x_key], archive[y_key]
+    except DataError:
+        raise
+    except (OSError, ValueError) as error:
+        raise DataError(
+            f"{path}: not a readable .npz file ({error}); write it with numpy.savez"
+        ) from None
+
+
+def _existing_file(path: str, setting: str) -> Path:
+    resolved = Path(path).expanduser()
+    if not resolved.is_file():
+        where = resolved if resolved.is_absolute() else Path.cwd() / resolved
+        hint = "it is a folder" if resolved.is_dir() else "no such file"
+        raise DataError(
+            f"{setting}: {where}: {hint}; check the path (relative paths start from the "
+            "project directory)"
+        )
+    return resolved
+
+
+def _existing_folder(path: str, setting: str) -> Path:
+    resolved = Path(path).expanduser()
+    if not resolved.is_dir():
+        where = resolved if resolved.is_absolute() else Path.cwd() / resolved
+        raise DataError(
+            f"{setting}: {where}: no such folder; check the path (relative paths start from "
+            "the project directory)"
+        )
+    return resolved

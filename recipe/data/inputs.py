@@ -1,0 +1,151 @@
+"""Turn raw inputs for `predict` into model-ready tensors, using a run's `preprocess`.
+
+Training saves `DataBundle.preprocess` (plain JSON) with the run; this module reads it
+back and applies the very same transformation to new inputs, so a model never sees
+data scaled differently from what it was trained on. Accepted inputs, by kind:
+
+- `tabular`: a CSV file with a header containing the feature columns (other columns,
+  such as the target, are ignored; one sample per row), or one sample written inline
+  as numbers separated by commas or spaces, in the order of `feature_names`.
+- `image`: an image file, or a folder (every image in it, recursively, sorted).
+- `array`: a `.npy` file (one sample, or a stack of samples), an `.npz` file (its
+  `x_key` array), or one sample inline as numbers (reshaped to `input_shape`).
+"""
+
+from __future__ import annotations
+
+import csv as csv_module
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from recipe.data.bundle import apply_normalization
+from recipe.data.errors import DataError
+from recipe.data.file_datasets import IMAGE_EXTENSIONS, read_image
+
+
+def apply_preprocess(preprocess: dict[str, Any], x: Tensor) -> Tensor:
+    """Normalise a raw batch `x` `(B, *input_shape)` exactly as training did."""
+    return apply_normalization(
+        x.float(), preprocess.get("mean"), preprocess.get("std"), preprocess["normalize_per"]
+    )
+
+
+def restore_targets(preprocess: dict[str, Any], y: Tensor) -> Tensor:
+    """Map regression outputs back to target units when the targets were normalised."""
+    mean, std = preprocess.get("target_mean"), preprocess.get("target_std")
+    if mean is None or std is None:
+        return y
+    return y * torch.tensor(std, dtype=y.dtype, device=y.device) + torch.tensor(
+        mean, dtype=y.dtype, device=y.device
+    )
+
+
+def load_inputs(preprocess: dict[str, Any], inputs: Sequence[str]) -> tuple[Tensor, list[str]]:
+    """Read raw `inputs` (see the module docstring) into one normalised batch.
+
+    Returns the batch `(B, *input_shape)` and, for each sample, where it came from
+    (a path, `path:line` for a CSV row, or the inline text), to label predictions.
+    """
+    kind = preprocess["kind"]
+    shape = tuple(preprocess["input_shape"])
+    samples: list[np.ndarray] = []
+    sources: list[str] = []
+    for item in inputs:
+        if kind == "image":
+            found = _read_images(item, preprocess)
+        elif kind == "tabular":
+            found = _read_tabular(item, preprocess["feature_names"])
+        elif kind == "array":
+            found = _read_arrays(item, shape, preprocess.get("x_key", "x"))
+        else:
+            raise DataError(f"preprocess: unknown input kind {kind!r}")
+        for source, sample in found:
+            if sample.shape != shape:
+                raise DataError(
+                    f"{source}: an input of shape {sample.shape}, but the model takes {shape}"
+                )
+            samples.append(sample)
+            sources.append(source)
+    if not samples:
+        raise DataError("predict: no inputs found in " + ", ".join(map(str, inputs)))
+    batch = torch.from_numpy(np.stack(samples).astype(np.float32))
+    return apply_preprocess(preprocess, batch), sources
+
+
+def _read_images(item: str, preprocess: dict[str, Any]) -> list[tuple[str, np.ndarray]]:
+    path = Path(item).expanduser()
+    size = (int(preprocess["size"][0]), int(preprocess["size"][1]))
+    grayscale = bool(preprocess.get("grayscale", False))
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+    elif path.is_file():
+        files = [path]
+    else:
+        raise DataError(f"{item}: no such image file or folder")
+    return [(str(f), read_image(f, size, grayscale)) for f in files]
+
+
+def _read_tabular(item: str, feature_names: list[str]) -> list[tuple[str, np.ndarray]]:
+    path = Path(item).expanduser()
+    if path.suffix.lower() in (".csv", ".tsv", ".txt") or path.is_file():
+        if not path.is_file():
+            raise DataError(f"{item}: no such file")
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            sample = handle.read(8192)
+            handle.seek(0)
+            try:
+                dialect: Any = csv_module.Sniffer().sniff(sample, delimiters=",;\t")
+            except csv_module.Error:
+                dialect = csv_module.excel
+            reader = csv_module.DictReader(handle, dialect=dialect)
+            columns = [c.strip() for c in reader.fieldnames or []]
+            reader.fieldnames = columns
+            missing = [f for f in feature_names if f not in columns]
+            if missing:
+                raise DataError(
+                    f"{path}: feature column(s) {missing} not found; the model needs "
+                    f"{feature_names}"
+                )
+            rows = []
+            for row in reader:
+                values = [(row[f] or "").strip() for f in feature_names]
+                rows.append((f"{path}:{reader.line_num}", _numbers(values, path, reader.line_num)))
+            return rows
+    values = item.replace(",", " ").split()
+    return [(item, _numbers(values, item, None))]
+
+
+def _read_arrays(item: str, shape: tuple[int, ...], x_key: str) -> list[tuple[str, np.ndarray]]:
+    path = Path(item).expanduser()
+    if path.suffix.lower() in (".npy", ".npz"):
+        if not path.is_file():
+            raise DataError(f"{item}: no such file")
+        if path.suffix.lower() == ".npy":
+            array = np.load(path, allow_pickle=False)
+        else:
+            with np.load(path, allow_pickle=False) as archive:
+                if x_key not in archive:
+                    raise DataError(
+                        f"{path}: no array named {x_key!r}; arrays in the file: "
+                        f"{list(archive.keys())}"
+                    )
+                array = archive[x_key]
+        stack = array[None] if array.shape == shape else array
+        return [(f"{path}[{i}]", sample) for i, sample in enumerate(stack)]
+    values = _numbers(item.replace(",", " ").split(), item, None)
+    if values.size != int(np.prod(shape)):
+        raise DataError(f"{item!r}: {values.size} numbers, but the model takes {shape}")
+    return [(item, values.reshape(shape))]
+
+
+def _numbers(values: list[str], where: Any, line: int | None) -> np.ndarray:
+    try:
+        return np.array([float(v) for v in values], dtype=np.float32)
+    except ValueError:
+        at = f"{where}:{line}" if line is not None else repr(where)
+        raise DataError(f"{at}: expected numbers, got {values}") from None

@@ -32,7 +32,9 @@ class StopRequest:
             return
         self.requested = True
         self.signal_name = signal.Signals(signum).name
-        print(f"received {self.signal_name}: stopping after this batch", file=sys.stderr, flush=True)
+        print(
+            f"received {self.signal_name}: stopping after this batch", file=sys.stderr, flush=True
+        )
 
 
 STOP = StopRequest()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,21 +92,24 @@ def parse_overrides_collecting(args: Sequence[str]) -> tuple[list[Override], lis
     return overrides, problems
 
 
-def set_path(data: Any, path: Path, value: Any) -> str | None:
+def set_path(
+    data: Any, path: Path, value: Any, new_mapping: Callable[[], dict[str, Any]] = dict
+) -> str | None:
     """Set `path` in nested dicts/lists, creating mappings; returns a problem text or None."""
     node = data
     for depth, segment in enumerate(path[:-1]):
         nxt = _child(node, segment)
         if nxt is _MISSING:
             if isinstance(node, dict):
-                node[segment] = {}
+                node[segment] = new_mapping()
                 nxt = node[segment]
             else:
                 return _bad_step(path, depth)
         elif not isinstance(nxt, (dict, list)):
             if isinstance(node, dict) and isinstance(nxt, str):
                 # `model=cnn` earlier, or a shorthand reference: expand it to a mapping.
-                node[segment] = {"_target_": nxt}
+                node[segment] = new_mapping()
+                node[segment]["_target_"] = nxt
                 nxt = node[segment]
             else:
                 where = ".".join(str(s) for s in path[: depth + 1])
@@ -180,7 +183,7 @@ def apply_overrides_to_text(text: str, overrides: Sequence[str], file: str = "co
     document = parse_config_text(text, file).document
     problems = []
     for override in parsed:
-        error = set_path(document, override.path, _to_round_trip(override.value))
+        error = set_path(document, override.path, _to_round_trip(override.value), CommentedMap)
         if error:
             problems.append(Problem(override.position, f"override '{override.raw}': {error}"))
             continue

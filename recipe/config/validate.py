@@ -139,7 +139,9 @@ class _Checker:
             if not isinstance(value, list):
                 self.add(path, f"'{path[0]}' must be a list of references, got {_describe(value)}")
                 return []
-            return value
+            return [{TARGET_KEY: v} if isinstance(v, str) else v for v in value]
+        if isinstance(value, str) and value != "auto" and "${" not in value:
+            return {TARGET_KEY: value}  # shorthand: `loss: mse` means `{_target_: mse}`
         if isinstance(value, dict) and TARGET_KEY not in value:
             # Arguments without a target refine the default reference (e.g. just `lr:`).
             if isinstance(field.default, dict):

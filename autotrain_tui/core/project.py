@@ -1,0 +1,473 @@
+"""`Project`: the one facade the UI and the CLI use over a project directory.
+
+A project is a directory with `configs/`, `custom.py` and `runs/`. Every user action —
+launch, queue, sweep, stop, kill, resume, remove, clone — is a method here, so each one is
+scriptable and testable without a screen, and the UI stays a view. Methods raise
+`ManagerError` (one readable line) for anything a user can cause.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from autotrain_tui.core import control, launcher, queue
+from autotrain_tui.core.atomic import write_atomic
+from autotrain_tui.core.errors import (
+    AmbiguousRunError,
+    ManagerError,
+    RunIsLiveError,
+    UnknownRunError,
+)
+from autotrain_tui.core.gpus import GpuInventory, default_inventory
+from autotrain_tui.core.groups import signal_group
+from autotrain_tui.core.queue import QueueSettings
+from autotrain_tui.core.runs import (
+    RunRecord,
+    RunStatus,
+    list_runs,
+    modify_run,
+    process_matches,
+    read_run,
+    reconcile,
+)
+from autotrain_tui.core.sweep import expand_grid, new_sweep_id
+from autotrain_tui.core.tail import LineTail, MetricsTail
+
+_CONFIG_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+__all__ = ["Project", "QueueSettings", "SweepSummary"]
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    """A sweep as listed: its runs and how many are in each status."""
+
+    id: str
+    config: str | None
+    run_ids: tuple[str, ...]
+    counts: tuple[tuple[str, int], ...]  # (status, count), in RunStatus order
+    created_at: float | None
+
+    def count(self, status: RunStatus) -> int:
+        return dict(self.counts).get(status.value, 0)
+
+
+class Project:
+    """A project directory and everything a user can do to its runs."""
+
+    def __init__(
+        self,
+        root: Path | str,
+        *,
+        python: str = sys.executable,
+        recipe_module: str = "recipe",
+        inventory: GpuInventory | None = None,
+    ) -> None:
+        self.root = Path(root).resolve()
+        if not self.root.is_dir():
+            raise ManagerError(f"project directory not found: {root}")
+        self.python = python
+        self.recipe_module = recipe_module
+        self.inventory: GpuInventory = inventory if inventory is not None else default_inventory()
+
+    @property
+    def configs_dir(self) -> Path:
+        return self.root / "configs"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def custom_py(self) -> Path:
+        return self.root / "custom.py"
+
+    # ---- reading ---------------------------------------------------------------------------
+
+    def list_configs(self) -> list[Path]:
+        """The YAML files under `configs/`, sorted by name."""
+        if not self.configs_dir.is_dir():
+            return []
+        return sorted(p for p in self.configs_dir.iterdir() if p.suffix in (".yaml", ".yml"))
+
+    def list_runs(
+        self, status: RunStatus | Iterable[RunStatus] | None = None, sweep: str | None = None
+    ) -> list[RunRecord]:
+        """All runs, newest first, dead `running` ones reconciled to `lost` on the way."""
+        records = list_runs(self.runs_dir)
+        if status is not None:
+            wanted = {status} if isinstance(status, RunStatus) else set(status)
+            records = [r for r in records if r.status in wanted]
+        if sweep is not None:
+            records = [r for r in records if r.sweep == sweep]
+        return records
+
+    def get_run(self, ref: str) -> RunRecord:
+        """The run whose id is `ref` or starts with it (a unique prefix)."""
+        return reconcile(read_run(self.runs_dir / self.resolve_run_id(ref)))
+
+    def resolve_run_id(self, ref: str) -> str:
+        """The full run id for an id or unique prefix; UnknownRun/AmbiguousRun errors otherwise."""
+        ref = ref.strip().rstrip("/")
+        if "/" in ref:  # `runs/<id>` as a shell completes it
+            ref = Path(ref).name
+        if not ref:
+            raise UnknownRunError("no run given")
+        if (self.runs_dir / ref / "run.json").is_file():
+            return ref
+        try:
+            names = [
+                p.name
+                for p in self.runs_dir.iterdir()
+                if p.name.startswith(ref)
+                and not p.name.startswith(".")
+                and (p / "run.json").is_file()
+            ]
+        except FileNotFoundError:
+            names = []
+        if not names:
+            raise UnknownRunError(f"no run matches {ref!r}")
+        if len(names) > 1:
+            shown = ", ".join(sorted(names)[:5])
+            more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+            raise AmbiguousRunError(f"{ref!r} matches {len(names)} runs: {shown}{more}")
+        return names[0]
+
+    def log_tail(self, ref: str) -> LineTail:
+        """An incremental reader of the run's `stdout.log`, from its start."""
+        return LineTail(self.get_run(ref).stdout_log)
+
+    def metrics_tail(self, ref: str) -> MetricsTail:
+        """An incremental reader of the run's `metrics.jsonl` events, from its start."""
+        return MetricsTail(self.get_run(ref).metrics_jsonl)
+
+    # ---- launching -------------------------------------------------------------------------
+
+    def _config_path(self, config: Path | str) -> Path:
+        path = Path(config)
+        candidates = [path] if path.is_absolute() else [self.root / path, self.configs_dir / path]
+        if not path.is_absolute() and not path.suffix:
+            candidates.append(self.configs_dir / f"{path}.yaml")
+        for candidate in candidates:
+            if candidate.is_file():
+                return candidate.resolve()
+        raise ManagerError(f"config not found: {config}")
+
+    def check_config(self, config: Path | str, overrides: Sequence[str] = ()) -> None:
+        """Validate with `python -m recipe check`; InvalidConfigError carries its messages."""
+        launcher.check_config(
+            self.python, self.recipe_module, self.root, self._config_path(config), overrides
+        )
+
+    def _prepare(
+        self, config: Path | str, overrides: Sequence[str], gpus: int | None
+    ) -> tuple[Path, str, int]:
+        path = self._config_path(config)
+        for item in overrides:
+            if "=" not in item:
+                raise ManagerError(f"not an override (expected key=value): {item!r}")
+        launcher.check_config(self.python, self.recipe_module, self.root, path, overrides)
+        text = launcher.apply_overrides(
+            self.recipe_module, path.read_text(encoding="utf-8"), overrides
+        )
+        count = self.inventory.gpu_count()
+        wanted = gpus if gpus is not None else launcher.requested_gpus(text, count)
+        if wanted < 0:
+            raise ManagerError(f"the number of GPUs cannot be negative ({wanted})")
+        if wanted > count:
+            raise ManagerError(f"{path.name} asks for {wanted} GPU(s); this machine has {count}")
+        return path, text, wanted
+
+    def _start(self, record: RunRecord) -> None:
+        launcher.spawn_supervisor(record, self.python)
+
+    def launch(
+        self,
+        config: Path | str,
+        overrides: Sequence[str] = (),
+        *,
+        queue: bool = False,
+        gpus: int | None = None,
+    ) -> RunRecord:
+        """Validate, create the run and start it now — or, with `queue`, when it fits.
+
+        Without `queue` the run starts at once (past the concurrency limit, which governs the
+        queue) or raises ManagerError when its GPUs are not free; nothing is left behind then.
+        `gpus` overrides the count read from `trainer.devices`.
+        """
+        path, text, wanted = self._prepare(config, overrides, gpus)
+        record = launcher.create_run(
+            self.root,
+            self.runs_dir,
+            path,
+            text,
+            overrides,
+            python=self.python,
+            recipe_module=self.recipe_module,
+            gpus_requested=wanted,
+        )
+        if queue:
+            self.advance_queue()
+            return read_run(record.run_dir)
+        try:
+            return queue_start_now(self, record)
+        except ManagerError:
+            current = read_run(record.run_dir)
+            if current.status is RunStatus.QUEUED:
+                shutil.rmtree(record.run_dir, ignore_errors=True)
+            raise
+
+    def sweep(
+        self, config: Path | str, overrides: Sequence[str], *, gpus: int | None = None
+    ) -> SweepSummary:
+        """Queue the grid of runs the override lists describe, under one new sweep id."""
+        points = expand_grid(overrides)
+        if len(points) < 2 and not any("," in o for o in overrides):
+            raise ManagerError("a sweep needs at least one override with several values (k=a,b)")
+        path = self._config_path(config)
+        # Each `recipe check` is a fresh interpreter: check the grid points side by side.
+        with ThreadPoolExecutor(max_workers=min(4, len(points))) as pool:
+            prepared = list(pool.map(lambda point: self._prepare(path, point, gpus), points))
+        sweep_id = new_sweep_id(path.stem)
+        for point, (_, text, wanted) in zip(points, prepared, strict=True):
+            launcher.create_run(
+                self.root,
+                self.runs_dir,
+                path,
+                text,
+                point,
+                python=self.python,
+                recipe_module=self.recipe_module,
+                gpus_requested=wanted,
+                sweep=sweep_id,
+            )
+        self.advance_queue()
+        return self.get_sweep(sweep_id)
+
+    def advance_queue(self) -> list[RunRecord]:
+        """Start the queued runs that fit now; every manager calls this when it starts."""
+        return queue.advance_queue(self.runs_dir, self.inventory, self._start)
+
+    def move_to_front(self, ref: str) -> RunRecord:
+        """Make a queued run the next one to start."""
+        return queue.move_to_front(self.runs_dir, self.resolve_run_id(ref))
+
+    @property
+    def queue_settings(self) -> QueueSettings:
+        return queue.read_settings(self.runs_dir)
+
+    def set_queue_settings(self, settings: QueueSettings) -> list[RunRecord]:
+        """Save the queue's limits; a higher limit may start runs, which are returned."""
+        queue.write_settings(self.runs_dir, settings)
+        return self.advance_queue()
+
+    # ---- sweeps ----------------------------------------------------------------------------
+
+    def list_sweeps(self) -> list[SweepSummary]:
+        """Every sweep with its runs, newest first."""
+        by_sweep: dict[str, list[RunRecord]] = {}
+        for record in self.list_runs():
+            if record.sweep:
+                by_sweep.setdefault(record.sweep, []).append(record)
+        summaries = [_summarise(sweep_id, runs) for sweep_id, runs in by_sweep.items()]
+        summaries.sort(key=lambda s: (s.created_at or 0.0, s.id), reverse=True)
+        return summaries
+
+    def resolve_sweep_id(self, ref: str) -> str:
+        ids = sorted({s.id for s in self.list_sweeps()})
+        if ref in ids:
+            return ref
+        matches = [i for i in ids if i.startswith(ref)]
+        if not matches:
+            raise UnknownRunError(f"no sweep matches {ref!r}")
+        if len(matches) > 1:
+            raise AmbiguousRunError(f"{ref!r} matches {len(matches)} sweeps: {', '.join(matches)}")
+        return matches[0]
+
+    def get_sweep(self, ref: str) -> SweepSummary:
+        sweep_id = self.resolve_sweep_id(ref)
+        return _summarise(sweep_id, self.list_runs(sweep=sweep_id))
+
+    def stop_sweep(
+        self,
+        ref: str,
+        *,
+        kill: bool = False,
+        grace_s: float = control.DEFAULT_GRACE_S,
+        wait: bool = False,
+    ) -> list[RunRecord]:
+        """Stop (or kill) every live run of a sweep; queued ones first, so none starts."""
+        sweep_id = self.resolve_sweep_id(ref)
+        runs = self.list_runs(sweep=sweep_id)
+        ordered = [r for r in runs if r.status is RunStatus.QUEUED] + [
+            r for r in runs if r.status is RunStatus.RUNNING
+        ]
+        results = []
+        for record in ordered:
+            try:
+                results.append(self._stop(record, kill=kill, grace_s=grace_s, wait=wait))
+            except ManagerError:
+                results.append(self.get_run(record.id))  # it ended meanwhile
+        return results
+
+    def resume_sweep(self, ref: str) -> list[RunRecord]:
+        """Resume every stopped, failed or lost run of a sweep (through the queue)."""
+        sweep_id = self.resolve_sweep_id(ref)
+        resumed = []
+        for record in sorted(self.list_runs(sweep=sweep_id), key=queue.queue_sort_key):
+            if record.status in (RunStatus.STOPPED, RunStatus.FAILED, RunStatus.LOST):
+                resumed.append(self._requeue_for_resume(record))
+        self.advance_queue()
+        return [read_run(r.run_dir) for r in resumed]
+
+    # ---- control ---------------------------------------------------------------------------
+
+    def stop(
+        self, ref: str, *, grace_s: float = control.DEFAULT_GRACE_S, wait: bool = False
+    ) -> RunRecord:
+        """SIGTERM to the run's group (the recipe checkpoints, exits `stopped`), SIGKILL after
+        `grace_s`. A queued run becomes `stopped` at once. With `wait`, returns once the run
+        has ended and no process of its group is left."""
+        return self._stop(self.get_run(ref), kill=False, grace_s=grace_s, wait=wait)
+
+    def kill(self, ref: str, *, wait: bool = True) -> RunRecord:
+        """SIGKILL to the run's whole group at once; recorded as `stopped`."""
+        return self._stop(self.get_run(ref), kill=True, grace_s=0.0, wait=wait)
+
+    def _stop(self, record: RunRecord, *, kill: bool, grace_s: float, wait: bool) -> RunRecord:
+        if wait:
+            result = control.stop_and_wait(self.runs_dir, record, grace_s=grace_s, kill=kill)
+            self.advance_queue()
+            return result
+        request = control.request_stop(self.runs_dir, record, grace_s=grace_s, kill=kill)
+        if request.caller_escalates:
+            _escalate_later(request.record, grace_s)
+        if request.record.status is RunStatus.STOPPED:
+            self.advance_queue()
+        return request.record
+
+    def resume(self, ref: str, *, queue: bool = False) -> RunRecord:
+        """Continue a stopped, failed or lost run in its own directory from `last.ckpt`.
+
+        Like `launch`: starts now (or raises when its GPUs are not free, leaving the run as
+        it was), or with `queue` waits its turn. A run that never started is simply requeued.
+        """
+        record = self.get_run(ref)
+        previous = record
+        record = self._requeue_for_resume(record)
+        if queue:
+            self.advance_queue()
+            return read_run(record.run_dir)
+        try:
+            return queue_start_now(self, record)
+        except ManagerError:
+
+            def restore(cur: RunRecord) -> RunRecord | None:
+                return previous if cur.status is RunStatus.QUEUED else None
+
+            modify_run(record.run_dir, restore)
+            raise
+
+    def _requeue_for_resume(self, record: RunRecord) -> RunRecord:
+        if record.is_live:
+            raise RunIsLiveError(f"run {record.id} is {record.status.value}; nothing to resume")
+        if record.status is RunStatus.COMPLETED:
+            raise ManagerError(f"run {record.id} completed; there is nothing to resume")
+        if record.started_at is not None:
+            if not record.last_checkpoint.is_file():
+                raise ManagerError(f"run {record.id} has no checkpoints/last.ckpt to resume from")
+            run_rel = launcher.display_path(record.run_dir, self.root)
+            command = tuple(launcher.resume_command(self.python, self.recipe_module, run_rel))
+            resumes = record.resumes + 1
+        else:
+            command, resumes = record.command, record.resumes
+        now = time.time()
+
+        def requeue(cur: RunRecord) -> RunRecord | None:
+            if cur.is_live:
+                raise RunIsLiveError(f"run {cur.id} is {cur.status.value}; nothing to resume")
+            return cur.replace(
+                status=RunStatus.QUEUED,
+                command=command,
+                resumes=resumes,
+                queue_order=now,
+                exit_code=None,
+                ended_at=None,
+                reason=None,
+                stop_requested=None,
+                stop_requested_at=None,
+                stop_grace_s=None,
+            )
+
+        return modify_run(record.run_dir, requeue)
+
+    def remove(self, ref: str) -> RunRecord:
+        """Delete a finished run's directory; refuses a queued or running one."""
+        record = self.get_run(ref)
+        if record.is_live:
+            raise RunIsLiveError(f"run {record.id} is {record.status.value}; stop it first")
+        with queue.queue_lock(self.runs_dir):
+            current = reconcile(read_run(record.run_dir))
+            if current.is_live:
+                raise RunIsLiveError(f"run {record.id} is {current.status.value}; stop it first")
+            shutil.rmtree(record.run_dir)
+        return current
+
+    def clone_config(self, ref: str, name: str) -> Path:
+        """Copy a run's `config.yaml` (as launched) to `configs/<name>.yaml`; never overwrites."""
+        record = self.get_run(ref)
+        stem = name[:-5] if name.endswith(".yaml") else name
+        if not _CONFIG_NAME.fullmatch(stem):
+            raise ManagerError(
+                f"invalid config name {name!r}: use letters, digits, '_', '-' and '.'"
+            )
+        target = self.configs_dir / f"{stem}.yaml"
+        if target.exists():
+            raise ManagerError(f"configs/{stem}.yaml already exists")
+        try:
+            text = record.config_yaml.read_text(encoding="utf-8")
+        except FileNotFoundError as error:
+            raise ManagerError(f"run {record.id} has no config.yaml") from error
+        self.configs_dir.mkdir(exist_ok=True)
+        write_atomic(target, text)
+        return target
+
+
+def queue_start_now(project: Project, record: RunRecord) -> RunRecord:
+    """Start `record` now through the queue's lock (GPUs never double-assigned)."""
+    return queue.start_now(project.runs_dir, project.inventory, record, project._start)
+
+
+def _summarise(sweep_id: str, runs: Sequence[RunRecord]) -> SweepSummary:
+    counts = Counter(r.status.value for r in runs)
+    ordered = tuple((s.value, counts[s.value]) for s in RunStatus if counts[s.value])
+    created = min((r.created_at for r in runs if r.created_at is not None), default=None)
+    return SweepSummary(
+        id=sweep_id,
+        config=runs[0].config if runs else None,
+        run_ids=tuple(r.id for r in sorted(runs, key=queue.queue_sort_key)),
+        counts=ordered,
+        created_at=created,
+    )
+
+
+def _escalate_later(record: RunRecord, grace_s: float) -> None:
+    """SIGKILL the group after the grace period when no supervisor is alive to do it."""
+
+    def escalate() -> None:
+        if record.pgid is not None and process_matches(record.pid, record.create_time):
+            signal_group(record.pgid, signal.SIGKILL)
+
+    timer = threading.Timer(grace_s, escalate)
+    timer.daemon = True
+    timer.start()

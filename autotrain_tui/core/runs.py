@@ -1,0 +1,288 @@
+"""Run records: what `run.json` holds, read and written safely, and whether a run is alive.
+
+`run.json` is the one place a run's state lives (docs/run-directory.md). Several processes
+write it — the launcher, the run's supervisor, a manager asking for a stop, a manager that
+finds the run dead — so every read-modify-write holds a per-run file lock and every write is
+atomic. A pid is trusted only together with its process start time, because pids are reused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import enum
+import fcntl
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from autotrain_tui.core.atomic import write_json_atomic
+
+RUN_DIR_VERSION = 1
+RUN_JSON = "run.json"
+RUN_LOCK = ".run.lock"
+STDOUT_LOG = "stdout.log"
+METRICS_JSONL = "metrics.jsonl"
+CONFIG_YAML = "config.yaml"
+SUPERVISOR_LOG = "supervisor.log"
+LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
+
+# A launcher writes `running` a few milliseconds before its supervisor records its own pid.
+# Within this window a run without any pid is taken as starting, not lost.
+STARTING_GRACE_S = 60.0
+# psutil derives start times from boot time and clock ticks; two reads of the same process
+# agree far more closely than this, while a reused pid starts later by at least a tick.
+_CREATE_TIME_TOLERANCE_S = 0.005
+
+
+class RunStatus(enum.StrEnum):
+    """The lifecycle of a run; the string values are the contract's `status` field."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    STOPPED = "stopped"
+    LOST = "lost"
+
+    @property
+    def is_live(self) -> bool:
+        """Queued or running: the run still holds (or waits for) resources."""
+        return self in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+    @property
+    def is_finished(self) -> bool:
+        return not self.is_live
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run's `run.json`, as a snapshot. Unknown keys ride along in `extra`."""
+
+    id: str
+    run_dir: Path
+    status: RunStatus
+    config: str | None = None
+    overrides: tuple[str, ...] = ()
+    command: tuple[str, ...] = ()
+    cwd: str | None = None
+    host: str | None = None
+    pid: int | None = None
+    pgid: int | None = None
+    create_time: float | None = None
+    supervisor_pid: int | None = None
+    supervisor_create_time: float | None = None
+    gpus: tuple[int, ...] = ()
+    gpus_requested: int = 0
+    sweep: str | None = None
+    exit_code: int | None = None
+    created_at: float | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    queue_order: float | None = None
+    stop_requested: str | None = None
+    stop_requested_at: float | None = None
+    stop_grace_s: float | None = None
+    resumes: int = 0
+    reason: str | None = None
+    version: int = RUN_DIR_VERSION
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_live(self) -> bool:
+        return self.status.is_live
+
+    @property
+    def stdout_log(self) -> Path:
+        return self.run_dir / STDOUT_LOG
+
+    @property
+    def metrics_jsonl(self) -> Path:
+        return self.run_dir / METRICS_JSONL
+
+    @property
+    def config_yaml(self) -> Path:
+        return self.run_dir / CONFIG_YAML
+
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.run_dir / LAST_CHECKPOINT
+
+    def replace(self, **changes: Any) -> RunRecord:
+        """A copy with `changes` applied (the record itself is frozen)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        """The `run.json` object: contract fields first, then any unknown keys kept as read."""
+        out: dict[str, Any] = {"version": self.version, "id": self.id}
+        for spec in dataclasses.fields(self):
+            if spec.name in ("id", "version", "run_dir", "extra"):
+                continue
+            value = getattr(self, spec.name)
+            if isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, RunStatus):
+                value = value.value
+            out[spec.name] = value
+        for key, value in self.extra.items():
+            out.setdefault(key, value)
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], run_dir: Path) -> RunRecord:
+        """Build a record from a parsed `run.json`; tolerant of missing and unknown keys."""
+        known = {spec.name for spec in dataclasses.fields(cls)} - {"run_dir", "extra"}
+        kwargs: dict[str, Any] = {k: v for k, v in data.items() if k in known}
+        extra = {k: v for k, v in data.items() if k not in known}
+        kwargs["id"] = str(data.get("id") or run_dir.name)
+        kwargs["status"] = _parse_status(data.get("status"))
+        for name in ("overrides", "command"):
+            kwargs[name] = tuple(str(x) for x in (data.get(name) or ()))
+        kwargs["gpus"] = tuple(int(x) for x in (data.get("gpus") or ()))
+        kwargs["gpus_requested"] = int(data.get("gpus_requested") or 0)
+        kwargs["resumes"] = int(data.get("resumes") or 0)
+        return cls(run_dir=run_dir, extra=extra, **kwargs)
+
+
+def _parse_status(value: Any) -> RunStatus:
+    try:
+        return RunStatus(value)
+    except ValueError:
+        # A status this version does not know (a newer writer): nothing here can act on it.
+        return RunStatus.LOST
+
+
+def read_run(run_dir: Path) -> RunRecord:
+    """Read `run_dir/run.json`. Raises FileNotFoundError or ValueError for a bad file."""
+    text = (run_dir / RUN_JSON).read_text(encoding="utf-8")
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"{run_dir / RUN_JSON}: not a JSON object")
+    return RunRecord.from_json(data, run_dir)
+
+
+def write_run(record: RunRecord) -> None:
+    """Write `record` to its `run.json` atomically. Callers that modify hold `run_lock`."""
+    write_json_atomic(record.run_dir / RUN_JSON, record.to_json())
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """Exclusive lock over one run's `run.json` for a read-modify-write."""
+    fd = os.open(run_dir / RUN_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def modify_run(run_dir: Path, change: Callable[[RunRecord], RunRecord | None]) -> RunRecord:
+    """Apply `change` to the current record under the run lock; None from it means no write.
+
+    Returns the record as it stands afterwards. This is how two writers (a supervisor
+    finishing, a manager asking for a stop) never lose each other's fields.
+    """
+    with run_lock(run_dir):
+        current = read_run(run_dir)
+        updated = change(current)
+        if updated is None:
+            return current
+        write_run(updated)
+        return updated
+
+
+def process_matches(pid: int | None, create_time: float | None) -> bool:
+    """True when `pid` is a live (non-zombie) process that started at `create_time`."""
+    if pid is None or create_time is None:
+        return False
+    try:
+        proc = psutil.Process(pid)
+        if abs(proc.create_time() - create_time) > _CREATE_TIME_TOLERANCE_S:
+            return False
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return False
+
+
+def process_create_time(pid: int) -> float | None:
+    """The start time psutil reports for `pid`, or None when it is gone."""
+    try:
+        return psutil.Process(pid).create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return None
+
+
+def run_is_alive(record: RunRecord, now: float | None = None) -> bool:
+    """Whether a `running` run still has a live recipe or supervisor (or is just starting)."""
+    if process_matches(record.pid, record.create_time):
+        return True
+    if process_matches(record.supervisor_pid, record.supervisor_create_time):
+        return True
+    if record.supervisor_pid is None and record.pid is None:
+        now = time.time() if now is None else now
+        started = record.started_at or record.created_at or 0.0
+        return now - started < STARTING_GRACE_S
+    return False
+
+
+def reconcile(record: RunRecord) -> RunRecord:
+    """Turn a `running` record whose processes are all gone into `lost`, and return it.
+
+    The check is repeated under the run lock, so a supervisor that writes the final status
+    at the same moment wins: only a run that nobody recorded an end for becomes `lost`.
+    """
+    if record.status is not RunStatus.RUNNING or run_is_alive(record):
+        return record
+
+    def mark_lost(current: RunRecord) -> RunRecord | None:
+        if current.status is not RunStatus.RUNNING or run_is_alive(current):
+            return None
+        return current.replace(
+            status=RunStatus.LOST,
+            ended_at=time.time(),
+            reason="the run's processes are gone and nothing recorded why",
+        )
+
+    try:
+        return modify_run(record.run_dir, mark_lost)
+    except (FileNotFoundError, ValueError):
+        return record
+
+
+def iter_run_dirs(runs_dir: Path) -> Iterator[Path]:
+    """Every run directory under `runs_dir` (hidden entries, like the ledger, are skipped)."""
+    try:
+        entries = list(os.scandir(runs_dir))
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
+            continue
+        yield Path(entry.path)
+
+
+def list_runs(runs_dir: Path, *, reconcile_dead: bool = True) -> list[RunRecord]:
+    """All readable runs under `runs_dir`, newest first; dead `running` runs become `lost`.
+
+    Reads `runs/` directly — one small JSON file per run and one psutil lookup per running
+    run — so it stays fast (1,000 runs well under a second) with no index to go stale.
+    """
+    records: list[RunRecord] = []
+    for run_dir in iter_run_dirs(runs_dir):
+        try:
+            record = read_run(run_dir)
+        except (OSError, ValueError):
+            # A directory still being created, or not a run at all.
+            continue
+        if reconcile_dead:
+            record = reconcile(record)
+        records.append(record)
+    records.sort(key=lambda r: (r.created_at or 0.0, r.id), reverse=True)
+    return records

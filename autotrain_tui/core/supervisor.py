@@ -1,0 +1,236 @@
+"""The per-run supervisor: `python -m autotrain_tui.core.supervisor RUN_DIR` (no torch).
+
+It exists so that `run.json` is right even when no UI is alive: it starts the recipe in a
+new session (its own process group), records pid, pgid and start time, sends the recipe's
+stdout and stderr straight into `stdout.log` (the recipe writes to the file itself, so the
+log keeps filling even if the supervisor dies), waits, writes the final status and exit
+code, and then advances the queue, because its run just freed capacity.
+
+It ignores SIGHUP and SIGINT, so a closing terminal does not take it down. SIGTERM to the
+supervisor means "stop the run": it sends SIGTERM to the recipe (the group leader) and, when
+the grace period recorded in `run.json` is over, SIGKILL to the whole group; once the recipe
+has exited, any process left in its group is SIGKILLed too. Without `--foreground`
+it double-forks and returns to its launcher once it has recorded its pid, so a long-lived
+launcher (the UI) never accumulates zombies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+from types import FrameType
+
+import psutil
+
+from autotrain_tui.core.gpus import default_inventory
+from autotrain_tui.core.groups import kill_group_and_wait, signal_group
+from autotrain_tui.core.launcher import spawn_supervisor
+from autotrain_tui.core.queue import advance_queue
+from autotrain_tui.core.runs import (
+    STDOUT_LOG,
+    RunRecord,
+    RunStatus,
+    modify_run,
+    read_run,
+)
+
+DEFAULT_GRACE_S = 30.0
+EXIT_COMPLETED, EXIT_FAILED, EXIT_INVALID_CONFIG, EXIT_STOPPED = 0, 1, 2, 3
+
+
+class _StopSignal(Exception):
+    """Raised from the SIGTERM handler to wake the main thread out of `wait()`."""
+
+
+def final_status(returncode: int, stop_requested: bool) -> RunStatus:
+    """The contract's mapping from the recipe's exit to the recorded status."""
+    if returncode == EXIT_COMPLETED:
+        return RunStatus.COMPLETED
+    if returncode == EXIT_STOPPED:
+        return RunStatus.STOPPED
+    if returncode < 0:
+        return RunStatus.STOPPED if stop_requested else RunStatus.FAILED
+    return RunStatus.FAILED
+
+
+class Supervisor:
+    """Runs one recipe process to its end and records what happened."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.stop_flag = False
+        self.stop_applied = False
+        self.waiting = False
+        self.kill_deadline: float | None = None
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        # Only flags here: the real work takes the run lock, which the main thread may hold.
+        self.stop_flag = True
+        if self.waiting:
+            raise _StopSignal
+
+    def register(self) -> RunRecord:
+        """Record our own pid and start time: from now on the run has an owner."""
+        me = psutil.Process()
+        return modify_run(
+            self.run_dir,
+            lambda cur: cur.replace(supervisor_pid=me.pid, supervisor_create_time=me.create_time()),
+        )
+
+    def run(self) -> int:
+        record = read_run(self.run_dir)
+        if record.status is not RunStatus.RUNNING:
+            print(f"supervisor: run is {record.status.value}, not running; nothing to do")
+            return 0
+        if record.stop_requested:
+            self._finish(None, RunStatus.STOPPED, "stopped before it started")
+            return 0
+        env = dict(os.environ)
+        env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"  # CUDA indices = NVML indices = ledger indices
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in record.gpus)
+        env["PYTHONUNBUFFERED"] = "1"  # the log fills as things happen, not at exit
+        with open(self.run_dir / STDOUT_LOG, "ab", buffering=0) as log:
+            try:
+                self.proc = subprocess.Popen(
+                    list(record.command),
+                    cwd=record.cwd or None,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            except OSError as error:
+                message = f"cannot start {' '.join(record.command)}: {error}"
+                log.write(f"autotrain-tui: {message}\n".encode())
+                self._finish(None, RunStatus.FAILED, message)
+                return 0
+        proc = self.proc
+        try:
+            create_time = psutil.Process(proc.pid).create_time()
+        except psutil.Error:
+            create_time = time.time()
+        record = modify_run(
+            self.run_dir,
+            lambda cur: cur.replace(pid=proc.pid, pgid=proc.pid, create_time=create_time),
+        )
+        if record.stop_requested:
+            self.stop_flag = True
+        returncode = self._wait(proc)
+        survivors = kill_group_and_wait(proc.pid)
+        if survivors:
+            print(f"supervisor: {len(survivors)} process(es) of group {proc.pid} survived SIGKILL")
+        stop_requested = bool(read_run(self.run_dir).stop_requested) or self.stop_applied
+        status = final_status(returncode, stop_requested)
+        reason = None
+        if returncode < 0:
+            reason = f"killed by {signal.Signals(-returncode).name}"
+        self._finish(returncode if returncode >= 0 else None, status, reason)
+        return 0
+
+    def _wait(self, proc: subprocess.Popen[bytes]) -> int:
+        while True:
+            try:
+                self.waiting = True
+                if self.stop_flag and not self.stop_applied:
+                    raise _StopSignal
+                timeout = None
+                if self.kill_deadline is not None:
+                    timeout = max(0.0, self.kill_deadline - time.monotonic())
+                returncode = proc.wait(timeout=timeout)
+                self.waiting = False
+                return returncode
+            except _StopSignal:
+                self.waiting = False
+                self._apply_stop(proc)
+            except subprocess.TimeoutExpired:
+                self.waiting = False
+                self.kill_deadline = None
+                print(f"supervisor: grace period over, SIGKILL to group {proc.pid}")
+                signal_group(proc.pid, signal.SIGKILL)
+
+    def _apply_stop(self, proc: subprocess.Popen[bytes]) -> None:
+        self.stop_applied = True
+
+        def ensure_recorded(cur: RunRecord) -> RunRecord | None:
+            if cur.stop_requested:
+                return None
+            return cur.replace(
+                stop_requested="stop", stop_requested_at=time.time(), stop_grace_s=DEFAULT_GRACE_S
+            )
+
+        record = modify_run(self.run_dir, ensure_recorded)
+        if record.stop_requested == "kill":
+            signal_group(proc.pid, signal.SIGKILL)
+            return
+        grace = record.stop_grace_s if record.stop_grace_s is not None else DEFAULT_GRACE_S
+        # SIGTERM to the recipe only, not its group: PyTorch DataLoader workers die on
+        # SIGTERM and the recipe would then fail ("worker killed by signal") instead of
+        # checkpointing. The recipe (Lightning) winds down its workers and DDP ranks itself;
+        # whatever of the group is left is SIGKILLed when it exits or the grace period ends.
+        print(f"supervisor: stop requested, SIGTERM to {proc.pid}, grace {grace:g} s")
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGTERM)
+        self.kill_deadline = time.monotonic() + grace
+
+    def _finish(self, exit_code: int | None, status: RunStatus, reason: str | None) -> None:
+        modify_run(
+            self.run_dir,
+            lambda cur: cur.replace(
+                status=status, exit_code=exit_code, ended_at=time.time(), reason=reason
+            ),
+        )
+        print(f"supervisor: run ended: {status.value} (exit code {exit_code})")
+        runs_dir = self.run_dir.parent
+        try:
+            advance_queue(runs_dir, default_inventory(), spawn_supervisor)
+        except Exception:
+            traceback.print_exc()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    foreground = "--foreground" in args
+    positional = [a for a in args if not a.startswith("--")]
+    if len(positional) != 1:
+        print(
+            "usage: python -m autotrain_tui.core.supervisor RUN_DIR [--foreground]", file=sys.stderr
+        )
+        return 2
+    supervisor = Supervisor(Path(positional[0]).resolve())
+    supervisor.install_signal_handlers()
+    if not foreground:
+        ready_read, ready_write = os.pipe()
+        if os.fork() > 0:
+            # The intermediate process: report whether the supervisor registered, then exit.
+            os.close(ready_write)
+            answer = os.read(ready_read, 1)
+            os._exit(0 if answer == b"1" else 1)
+        os.close(ready_read)
+        os.setsid()
+        try:
+            supervisor.register()
+        except BaseException:
+            os.write(ready_write, b"0")
+            raise
+        os.write(ready_write, b"1")
+        os.close(ready_write)
+    else:
+        supervisor.register()
+    return supervisor.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -11,6 +11,7 @@ Exit status: 0 ok, 1 training failed, 2 invalid config or command line, 3 stoppe
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from recipe import EXIT_CONFIG_ERROR, EXIT_OK
@@ -71,7 +72,12 @@ def main(argv: list[str] | None = None) -> int:
         if not args.resume and not args.config:
             print("train needs a CONFIG (or --resume RUN_DIR)", file=sys.stderr)
             return EXIT_CONFIG_ERROR
-        return train(TrainRequest(args.config, args.overrides, args.run_dir, args.resume))
+        status = train(TrainRequest(args.config, args.overrides, args.run_dir, args.resume))
+        # The outcome is decided and recorded: a stop arriving during interpreter shutdown
+        # must not turn a finished run into one killed by a signal.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, signal.SIG_IGN)
+        return status
     from recipe.predict import predict
 
     return predict(args.run_dir, args.inputs)

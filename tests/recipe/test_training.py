@@ -1,0 +1,266 @@
+"""Real training on small data through `python -m recipe`, no mocks.
+
+Each example config trains; the default reaches its accuracy; the run directory holds what
+the contract says; overrides change what they say; SIGTERM leaves a checkpoint and exit
+status 3; resume continues the step count; predict gives the right classes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.helpers import read_metrics, run_recipe, start_recipe, wait_for
+
+EXIT_STOPPED = 3
+EXAMPLES = sorted(p.stem for p in (Path(__file__).parents[2] / "configs").glob("*.yaml"))
+
+
+def last_value(records: list[dict], name: str) -> float:
+    values = [r["metrics"][name] for r in records if name in r.get("metrics", {})]
+    assert values, f"no {name} in metrics.jsonl"
+    return values[-1]
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped default config, trained once, exactly as shipped."""
+    from tests.helpers import make_project
+
+    project = make_project(tmp_path_factory.mktemp("default") / "project")
+    result = run_recipe(["train", "configs/digits.yaml", "--run-dir", "runs/default"], project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return project / "runs" / "default"
+
+
+def test_default_config_reaches_97_percent(default_run: Path) -> None:
+    records = read_metrics(default_run)
+    assert last_value(records, "val/acc") >= 0.97
+    assert records[-1]["event"] == "end"
+    assert records[-1]["status"] == "completed"
+
+
+def test_run_directory_follows_the_contract(default_run: Path) -> None:
+    assert (default_run / "config.yaml").read_text().startswith("# The default experiment")
+    resolved = (default_run / "resolved.yaml").read_text()
+    assert "val_batch_size: null" in resolved and "_target_: mlp" in resolved
+    records = read_metrics(default_run)
+    start = records[0]
+    assert start["event"] == "start" and start["monitor"] == "val/acc" and start["mode"] == "max"
+    points = [r for r in records if "metrics" in r]
+    assert {"time", "step", "epoch", "total_steps", "max_epochs", "metrics"} <= set(points[0])
+    assert points[0]["total_steps"] == 460 and points[0]["max_epochs"] == 20
+    names = set().union(*(r["metrics"] for r in points))
+    assert {"train/loss", "lr", "val/loss", "val/acc", "val/f1", "train/loss_epoch"} <= names
+    steps = [r["step"] for r in points if "train/loss" in r["metrics"]]
+    assert steps == sorted(steps) and len(steps) >= 460 // 5 - 1
+    assert (default_run / "checkpoints" / "last.ckpt").is_file()
+    assert (default_run / "checkpoints" / "best.ckpt").is_file()
+    assert list((default_run / "tb").glob("events.out.tfevents.*"))
+    info = json.loads((default_run / "predict.json").read_text())
+    assert info["class_names"] == [str(i) for i in range(10)]
+
+
+def test_console_output_is_readable_in_a_log_file(default_run: Path, project: Path) -> None:
+    result = run_recipe(
+        ["train", "configs/digits.yaml", "trainer.max_epochs=2", "--run-dir", "r"], project
+    )
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("epoch 2/2  step 46  ") for line in lines)
+    assert "\r" not in result.stdout  # no progress bar redraws in a file
+    assert len(lines) < 15
+
+
+def test_predict_returns_the_right_classes(default_run: Path, tmp_path: Path) -> None:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    rows = tmp_path / "digits.csv"
+    with rows.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([f"pixel_{r}_{c}" for r in range(8) for c in range(8)])
+        for image in digits.images[:100]:
+            writer.writerow(image.reshape(-1).tolist())
+    project = default_run.parent.parent
+    result = run_recipe(["predict", "runs/default", str(rows)], project)
+    assert result.returncode == 0, result.stderr
+    outputs = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(outputs) == 100
+    predicted = [int(o["prediction"]) for o in outputs]
+    agreement = np.mean(np.array(predicted) == digits.target[:100])
+    assert agreement >= 0.95
+    first = outputs[0]
+    assert first["input"].endswith("digits.csv:2")
+    assert len(first["top_k"]) == 3
+    assert first["top_k"][0]["class"] == first["prediction"]
+
+
+@pytest.mark.parametrize("name", [e for e in EXAMPLES if e != "digits"])
+def test_every_example_config_trains(project: Path, name: str) -> None:
+    result = run_recipe(
+        ["train", f"configs/{name}.yaml", "trainer.max_epochs=2", "--run-dir", "runs/x"], project
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    records = read_metrics(project / "runs" / "x")
+    assert records[-1]["status"] == "completed"
+    assert any("val/loss" in r.get("metrics", {}) for r in records)
+    assert (project / "runs" / "x" / "checkpoints" / "last.ckpt").exists()
+
+
+def test_custom_example_uses_custom_postprocess(project: Path) -> None:
+    result = run_recipe(["train", "configs/custom_example.yaml", "--run-dir", "r"], project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "unfreezing model.backbone at epoch 3" in result.stdout
+    assert last_value(read_metrics(project / "r"), "val/acc") >= 0.9
+    # alcohol, flavanoids, color_intensity, proline, hue of a typical class_0 wine
+    predicted = run_recipe(["predict", "r", "13.2,2.8,5.0,1000,1.0"], project)
+    assert predicted.returncode == 0, predicted.stderr
+    row = json.loads(predicted.stdout)
+    assert row["cultivar"] == "class_0" and isinstance(row["confident"], bool)
+
+
+def test_csv_regression_predicts_in_target_units(project: Path) -> None:
+    result = run_recipe(["train", "configs/diabetes_csv.yaml", "--run-dir", "r"], project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert last_value(read_metrics(project / "r"), "val/r2") > 0.3
+    predicted = run_recipe(["predict", "r", "examples/diabetes.csv"], project)
+    values = [json.loads(line)["prediction"] for line in predicted.stdout.splitlines()]
+    assert len(values) == 442
+    assert 100 < float(np.mean(values)) < 200  # progression units, not standardised ones
+
+
+def test_overrides_change_what_they_say(project: Path) -> None:
+    result = run_recipe(
+        [
+            "train",
+            "configs/digits.yaml",
+            "trainer.max_epochs=2",
+            "dataloader.batch_size=32",
+            "trainer.accumulate_grad_batches=2",
+            "model.hidden=[16]",
+            "--run-dir",
+            "r",
+        ],
+        project,
+    )
+    assert result.returncode == 0, result.stderr
+    records = read_metrics(project / "r")
+    # 1437 training samples / 32 = 45 batches, 2 per optimizer step → 23 steps per epoch.
+    assert records[0]["total_steps"] == 46
+    assert records[-1]["step"] == 46
+    launched = (project / "r" / "config.yaml").read_text()
+    assert re.search(r"hidden: \[16\] +# set on the command line", launched)
+    import torch
+
+    state = torch.load(project / "r" / "checkpoints" / "last.ckpt", weights_only=False)
+    assert any(tuple(v.shape) == (16, 64) for v in state["state_dict"].values())
+
+
+def test_same_seed_same_result_deterministic(project: Path) -> None:
+    finals = []
+    for run in ("a", "b"):
+        result = run_recipe(
+            [
+                "train",
+                "configs/digits.yaml",
+                "trainer.max_epochs=2",
+                "trainer.deterministic=true",
+                "--run-dir",
+                run,
+            ],
+            project,
+        )
+        assert result.returncode == 0, result.stderr
+        finals.append(last_value(read_metrics(project / run), "val/loss"))
+    assert finals[0] == finals[1]
+
+
+def test_precision_lr_finder_and_callbacks_pass_through(project: Path) -> None:
+    result = run_recipe(
+        [
+            "train",
+            "configs/digits.yaml",
+            "trainer.max_epochs=1",
+            "trainer.precision=bf16-mixed",
+            "trainer.gradient_clip_val=1.0",
+            "optimizer.lr=auto",
+            "callbacks=[lr_monitor]",
+            "--run-dir",
+            "r",
+        ],
+        project,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "learning-rate finder: lr = " in result.stdout
+    events = [r for r in read_metrics(project / "r") if r.get("event") == "lr_find"]
+    assert len(events) == 1 and events[0]["lr"] > 0
+
+
+def test_sigterm_saves_a_checkpoint_and_resume_continues(project: Path) -> None:
+    run_dir = project / "r"
+    process = start_recipe(
+        ["train", "configs/digits.yaml", "trainer.max_epochs=500", "--run-dir", "r"], project
+    )
+    try:
+        wait_for(
+            lambda: (
+                (run_dir / "metrics.jsonl").exists()
+                and any("val/acc" in r.get("metrics", {}) for r in read_metrics(run_dir))
+            ),
+            what="the first validation",
+        )
+        os.killpg(process.pid, signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == EXIT_STOPPED, output
+    assert "stopped by SIGTERM; checkpoint saved at step" in output
+    records = read_metrics(run_dir)
+    assert records[-1]["event"] == "end" and records[-1]["status"] == "stopped"
+    stopped_at = records[-1]["step"]
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+
+    resumed = run_recipe(["train", "--resume", "r", "trainer.max_epochs=3"], project)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    records = read_metrics(run_dir)
+    starts = [r for r in records if r.get("event") == "start"]
+    assert len(starts) == 2 and starts[1]["resumed"] is True
+    assert starts[1]["step"] == stopped_at
+    after = records[records.index(starts[1]) + 1 :]
+    first_point = next(r for r in after if "train/loss" in r.get("metrics", {}))
+    assert first_point["step"] > stopped_at
+    assert records[-1]["status"] == "completed" and records[-1]["step"] == 3 * 23
+
+
+def test_resume_without_a_checkpoint_is_a_clear_error(project: Path) -> None:
+    (project / "r").mkdir()
+    (project / "r" / "config.yaml").write_text((project / "configs" / "digits.yaml").read_text())
+    result = run_recipe(["train", "--resume", "r"], project)
+    assert result.returncode == 2
+    assert "no checkpoint to resume from" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_exception_in_training_fails_with_the_traceback(project: Path) -> None:
+    (project / "custom.py").write_text(
+        "import torch\nfrom recipe.registry import register\n\n"
+        "@register('exploding')\nclass Exploding(torch.nn.Module):\n"
+        "    def __init__(self, input_shape, num_outputs):\n"
+        "        super().__init__()\n        self.lin = torch.nn.Linear(64, num_outputs)\n"
+        "    def forward(self, x):\n        raise RuntimeError('boom in forward')\n"
+    )
+    result = run_recipe(
+        ["train", "configs/digits.yaml", "model=exploding", "--run-dir", "r"], project
+    )
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "RuntimeError: boom in forward" in result.stderr
+    assert "training failed; the run directory is r" in result.stderr

@@ -50,8 +50,23 @@ def print_problems(problems: list[Problem]) -> None:
 
 
 def validate(config_path: str, overrides: list[str]) -> ValidatedConfig:
-    """The quick check plus the full reference check; raises ConfigError with everything."""
-    config = load_config(config_path, overrides)
+    """The quick check plus the full reference check; raises ConfigError with everything.
+
+    When the quick check already failed, the full check still runs on what could be read,
+    so one run reports every problem (a place already reported is not reported twice).
+    """
+    try:
+        config = load_config(config_path, overrides)
+    except ConfigError as quick:
+        if quick.partial is None:
+            raise
+        try:
+            check_references(quick.partial)
+        except ConfigError as full:
+            seen = {p.position for p in quick.problems}
+            more = [p for p in full.problems if p.position not in seen]
+            raise ConfigError([*quick.problems, *more]) from None
+        raise
     check_references(config)
     return config
 

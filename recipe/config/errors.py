@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, order=True)
@@ -35,8 +36,11 @@ class Problem:
 class ConfigError(Exception):
     """Raised with every problem found; never shown as a traceback."""
 
-    def __init__(self, problems: Iterable[Problem]) -> None:
+    def __init__(self, problems: Iterable[Problem], partial: Any = None) -> None:
         self.problems: list[Problem] = sorted(set(problems))
+        # The config as far as it could be read (a ValidatedConfig), so the full check can
+        # still report what it finds alongside these problems; None after a syntax error.
+        self.partial = partial
         super().__init__("\n".join(str(p) for p in self.problems))
 
 

@@ -283,9 +283,7 @@ def check_source(
     resolved, interpolation_problems = resolve_interpolations(merged, locate)
     checker.problems.extend(interpolation_problems)
     checker.check_types(resolved)
-    if checker.problems:
-        raise ConfigError(checker.problems)
-    return ValidatedConfig(
+    config = ValidatedConfig(
         data=resolved,
         source=source,
         locate=locate,
@@ -294,6 +292,10 @@ def check_source(
         custom_display=custom_rel,
         overrides=tuple(overrides),
     )
+    if checker.problems:
+        partial = None if custom.problem is not None else config
+        raise ConfigError(checker.problems, partial=partial)
+    return config
 
 
 def check_text(

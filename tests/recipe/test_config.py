@@ -296,3 +296,25 @@ def test_train_refuses_an_invalid_config_without_a_traceback(
     )
     assert "Traceback" not in result.stderr
     assert not (project / "r").exists()  # nothing half-made
+
+
+def test_quick_and_full_problems_are_reported_together(project: Path) -> None:
+    path = write(
+        project,
+        "bad.yaml",
+        """\
+        data: {_target_: digits}
+        model:
+          _target_: mlp
+          hiden: [64]
+        optimizer:
+          _target_: adamm
+        """,
+    )
+    result = run_recipe(["check", path, "trainer.max_epoch=3"], project)
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("<command line>:1:1: unknown key 'trainer.max_epoch'")
+    assert lines[1].startswith("configs/bad.yaml:4:3: MLP() has no argument 'hiden'")
+    assert lines[2].startswith("configs/bad.yaml:6:13: unknown optimizer 'adamm'")
+    assert lines[3] == "3 problem(s) found; nothing was trained."

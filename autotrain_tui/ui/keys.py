@@ -1,0 +1,39 @@
+"""Every key of the UI in one table: the help screen and the README read it from here."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Key(NamedTuple):
+    keys: str
+    what: str
+    where: str
+
+
+KEYS: tuple[Key, ...] = (
+    Key("q / ctrl+q", "quit (live runs keep running)", "anywhere (ctrl+q in the editor)"),
+    Key("?", "this help", "anywhere"),
+    Key("ctrl+p", "command palette: every action by name", "anywhere"),
+    Key("tab / shift+tab", "next / previous pane", "anywhere"),
+    Key("/", "filter configs and runs (text or status: running, failed…)", "anywhere"),
+    Key("enter", "open the config / show the run", "sidebar"),
+    Key("space", "mark a run for compare", "runs list"),
+    Key("e", "show the editor", "anywhere"),
+    Key("d", "show the dashboard of the highlighted run", "anywhere"),
+    Key("ctrl+s", "save (atomic, text kept exactly as typed)", "editor"),
+    Key("F8", "jump to the next problem", "editor"),
+    Key("ctrl+r", "launch the config in the editor", "anywhere"),
+    Key("ctrl+o", "launch with overrides, queue, or sweep (k=a,b)", "anywhere"),
+    Key("ctrl+n", "new config from the one in the editor", "editor"),
+    Key("s", "stop the run (SIGTERM, SIGKILL after the grace period)", "dashboard"),
+    Key("k", "kill the run (SIGKILL, asks first)", "dashboard"),
+    Key("r", "resume a stopped, failed or lost run", "dashboard"),
+    Key("o", "open the run's config in the editor", "dashboard"),
+    Key("n", "clone the run's config to a new file", "dashboard"),
+    Key("l", "chart: log scale on/off", "dashboard"),
+    Key("m", "chart: cycle smoothing", "dashboard"),
+    Key("v", "chart: cycle the metric shown", "dashboard"),
+    Key("c", "compare the marked runs (or the two newest)", "anywhere"),
+    Key("escape", "close a dialog or the compare view", "dialogs"),
+)

@@ -1,0 +1,85 @@
+"""Messages the workers post and the widgets send up (attributes down, messages up).
+
+Each is a dataclass named in the past tense. Pollers post at a fixed pace (a few per second),
+which is the coalescing for tails; the system sample keeps only the newest (`can_replace`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from textual.message import Message
+
+from autotrain_tui.core.runs import RunRecord
+from autotrain_tui.core.sampler import SystemSnapshot
+from autotrain_tui.ui.run_summary import RunSummary
+
+
+@dataclass
+class RunsRefreshed(Message):
+    """The runs poller read `runs/`: every record, newest first, and its summary."""
+
+    records: list[RunRecord]
+    summaries: dict[str, RunSummary]
+
+
+@dataclass
+class SystemSampled(Message):
+    """A new host/GPU/process snapshot; only the newest one matters."""
+
+    snapshot: SystemSnapshot
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SystemSampled)
+
+
+@dataclass
+class MetricsReceived(Message):
+    """New records of the dashboard run's `metrics.jsonl`."""
+
+    run_id: str
+    events: list[dict[str, Any]]
+
+
+@dataclass
+class LogLinesReceived(Message):
+    """New lines of the dashboard run's `stdout.log`; `skipped` lines were not kept."""
+
+    run_id: str
+    lines: list[str]
+    skipped: int = 0
+
+
+@dataclass
+class QuickChecked(Message):
+    """The torch-free check of the editor's text found these problems (empty: none)."""
+
+    path: Path
+    generation: int
+    problems: list[tuple[int, int, str]]  # (line, col, message), 1-based
+
+
+@dataclass
+class FullChecked(Message):
+    """`recipe check` (custom.py included) finished; `lines` are FILE:LINE:COL messages."""
+
+    path: Path
+    generation: int
+    ok: bool
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OpenFileRequested(Message):
+    """A config (or custom.py) was chosen in the sidebar."""
+
+    path: Path
+
+
+@dataclass
+class RunSelected(Message):
+    """A run was chosen in the sidebar."""
+
+    run_id: str

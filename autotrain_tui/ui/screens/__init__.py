@@ -1,0 +1,1 @@
+"""Screens of the UI (modal prompts, help, compare), one per module."""

@@ -1,0 +1,180 @@
+"""The sidebar: the project's configs (and custom.py) and its runs, with a text filter.
+
+The app pushes data in (`show_configs`, `show_runs`); choosing an entry posts
+`OpenFileRequested` or `RunSelected`. The filter matches a run's id, status and config, so
+`running` or `failed` filters by status; `space` marks runs for the compare view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Input, Label, OptionList
+from textual.widgets.option_list import Option
+
+from autotrain_tui.core.runs import RunRecord
+from autotrain_tui.ui.format import STATUS_GLYPH, STATUS_STYLE, duration, number, short_metric_name
+from autotrain_tui.ui.messages import OpenFileRequested, RunSelected
+from autotrain_tui.ui.run_summary import RunSummary
+
+
+def run_elapsed(record: RunRecord, now: float) -> float | None:
+    if record.started_at is None:
+        return None
+    end = record.ended_at if record.ended_at is not None else now
+    return max(0.0, end - record.started_at)
+
+
+def run_line(record: RunRecord, summary: RunSummary | None, now: float, marked: bool) -> Text:
+    """Two lines: glyph and id; then progress, elapsed time and the key metric."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append("+" if marked else " ", style="bold yellow")
+    text.append(STATUS_GLYPH[record.status], style=STATUS_STYLE[record.status])
+    text.append(f" {record.id}\n", style="bold" if marked else "")
+    details = []
+    if summary is not None and summary.progress.epoch is not None:
+        epochs = summary.progress.max_epochs
+        details.append(f"e{summary.progress.display_epoch}" + (f"/{epochs}" if epochs else ""))
+    elif summary is not None and summary.progress.step is not None:
+        details.append(f"s{summary.progress.step}")
+    else:
+        details.append(record.status.value)
+    details.append(duration(run_elapsed(record, now)))
+    if summary is not None and summary.metric and summary.value is not None:
+        details.append(f"{short_metric_name(summary.metric)} {number(summary.value)}")
+    text.append("   " + " ".join(details), style="dim")
+    return text
+
+
+class RunList(OptionList):
+    """The runs, newest first; `space` marks one for compare."""
+
+    BINDINGS = [Binding("space", "toggle_mark", "Mark", tooltip="Mark for compare")]
+
+    def action_toggle_mark(self) -> None:
+        sidebar = self.parent
+        if isinstance(sidebar, Sidebar) and self.highlighted is not None:
+            option = self.get_option_at_index(self.highlighted)
+            if option.id is not None:
+                sidebar.toggle_mark(option.id)
+
+
+class Sidebar(Vertical):
+    """Configs above, runs below, filter on top."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.configs: list[Path] = []
+        self.records: list[RunRecord] = []
+        self.summaries: dict[str, RunSummary] = {}
+        self.marked: set[str] = set()
+        self.now = 0.0
+        self._shown_configs: list[str] | None = None
+        self._shown_runs: list[tuple[str, str]] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="/ filter (text or status)", id="filter")
+        yield Label("Configs", classes="sidebar-title")
+        yield OptionList(id="configs")
+        yield Label("Runs", classes="sidebar-title", id="runs-title")
+        yield RunList(id="runs")
+
+    @property
+    def filter_text(self) -> str:
+        return self.query_one("#filter", Input).value.strip().lower()
+
+    def show_configs(self, paths: Sequence[Path]) -> None:
+        self.configs = list(paths)
+        self._render_configs()
+
+    def show_runs(
+        self, records: Sequence[RunRecord], summaries: dict[str, RunSummary], now: float
+    ) -> None:
+        self.records = list(records)
+        self.summaries = summaries
+        self.now = now
+        self.marked &= {r.id for r in records}
+        self._render_runs()
+
+    def toggle_mark(self, run_id: str) -> None:
+        self.marked.symmetric_difference_update({run_id})
+        self._render_runs()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self) -> None:
+        self._render_configs()
+        self._render_runs()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self.query_one("#runs", RunList).focus()
+
+    def _render_configs(self) -> None:
+        wanted = self.filter_text
+        names = [p for p in self.configs if wanted in p.name.lower()]
+        key = [str(p) for p in names]
+        if key == self._shown_configs:
+            return
+        self._shown_configs = key
+        options = self.query_one("#configs", OptionList)
+        highlighted = options.highlighted
+        options.clear_options()
+        options.add_options([Option(p.name, id=str(p)) for p in names])
+        if names:
+            options.highlighted = min(highlighted or 0, len(names) - 1)
+
+    def _render_runs(self) -> None:
+        wanted = self.filter_text
+        shown = [
+            r
+            for r in self.records
+            if not wanted or wanted in f"{r.id} {r.status.value} {r.config or ''}".lower()
+        ]
+        lines = [
+            (r.id, run_line(r, self.summaries.get(r.id), self.now, r.id in self.marked))
+            for r in shown
+        ]
+        key = [(run_id, text.plain) for run_id, text in lines]
+        title = f"Runs ({len(shown)}/{len(self.records)})" if wanted else f"Runs ({len(shown)})"
+        self.query_one("#runs-title", Label).update(title)
+        if key == self._shown_runs:
+            return
+        self._shown_runs = key
+        runs = self.query_one("#runs", RunList)
+        previous = None
+        if runs.highlighted is not None and runs.highlighted < runs.option_count:
+            previous = runs.get_option_at_index(runs.highlighted).id
+        runs.clear_options()
+        runs.add_options([Option(text, id=run_id) for run_id, text in lines])
+        ids = [run_id for run_id, _ in lines]
+        if previous in ids:
+            runs.highlighted = ids.index(previous)
+        elif ids:
+            runs.highlighted = 0
+
+    @on(OptionList.OptionSelected, "#configs")
+    def _config_chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self.post_message(OpenFileRequested(Path(event.option.id)))
+
+    @on(OptionList.OptionSelected, "#runs")
+    def _run_chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self.post_message(RunSelected(event.option.id))
+
+    def _shown_runs_ids(self) -> list[str]:
+        return [run_id for run_id, _ in self._shown_runs or []]
+
+    def highlighted_run(self) -> str | None:
+        runs = self.query_one("#runs", RunList)
+        if runs.highlighted is None or runs.highlighted >= runs.option_count:
+            return None
+        return runs.get_option_at_index(runs.highlighted).id

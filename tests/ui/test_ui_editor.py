@@ -1,0 +1,110 @@
+"""Pilot tests of the editor: inline problems at the right line, jump to the next, save
+exactly as typed, the unsaved-changes question, recovery copies, and outside changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from autotrain_tui.ui.app import make_app
+from autotrain_tui.ui.editing import recovery_path
+from autotrain_tui.ui.screens.choice import ChoiceScreen
+from autotrain_tui.ui.screens.confirm import ConfirmScreen
+from tests.ui.fixtures import FixedSampler
+from tests.ui.test_ui_runs import SIZE, until
+
+
+def app_for(root: Path):  # type: ignore[no-untyped-def]
+    return make_app(root, sampler=FixedSampler(gpus=False), poll_s=0.5)
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+async def test_typing_an_error_marks_its_line_then_fix_and_save(ui_project: Path) -> None:
+    config = ui_project / "configs" / "digits.yaml"
+    original = config.read_text()
+    app = app_for(ui_project)
+    async with app.run_test(size=SIZE) as pilot:
+        editor = app.editor
+        await until(pilot, lambda: editor.full_check == "ok", "the full check of the default")
+        area = editor.text_area
+        row = line_of(original, "_target_: mlp") - 1
+        col = area.document.get_line(row).index("mlp")
+        area.move_cursor((row, col + 3))
+        await pilot.press("x")  # mlp -> mlpx, as a user types it
+        await until(pilot, lambda: editor.problems, "the quick check to find the typo")
+        assert editor.problems[0][0] == row + 1
+        assert "unknown model 'mlpx'" in editor.problems[0][2]
+        assert area.problem_lines == {row + 1}
+        assert recovery_path(config).read_text() == editor.text  # kept while unsaved
+        area.move_cursor((0, 0))
+        await pilot.press("f8")
+        assert area.cursor_location == (row, col)  # at the problem's column
+        area.move_cursor((row, col + 4))
+        await pilot.press("backspace")  # fixed
+        await until(pilot, lambda: editor.full_check == "ok" and not editor.problems, "clean")
+        area.move_cursor((0, 0))
+        area.insert("# my note, kept as typed\n")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not editor.is_dirty, "the save")
+    assert config.read_text() == "# my note, kept as typed\n" + original
+    assert not recovery_path(config).exists()
+
+
+async def test_switching_with_unsaved_changes_asks(ui_project: Path) -> None:
+    config = ui_project / "configs" / "digits.yaml"
+    app = app_for(ui_project)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.editor.path == config, "the default config")
+        app.editor.text_area.insert("# unsaved\n")
+        app.open_file(ui_project / "configs" / "digits_cnn.yaml")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceScreen), "the question")
+        await pilot.press("escape")  # cancel: stay, keep the edit
+        await until(pilot, lambda: not isinstance(app.screen, ChoiceScreen), "the dialog gone")
+        assert app.editor.path == config and app.editor.is_dirty
+        app.open_file(ui_project / "configs" / "digits_cnn.yaml")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceScreen), "the question")
+        await pilot.click("#choice-save")
+        await until(pilot, lambda: app.editor.path.name == "digits_cnn.yaml", "the switch")
+    assert config.read_text().startswith("# unsaved\n")
+
+
+async def test_recovery_copy_is_offered_on_next_start(ui_project: Path) -> None:
+    config = ui_project / "configs" / "digits.yaml"
+    recovery_path(config).write_text("# edits that survived a crash\n" + config.read_text())
+    app = app_for(ui_project)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, ChoiceScreen), "the recovery offer")
+        assert "recovery copy" in app.screen.question
+        await pilot.click("#choice-restore")
+        await until(pilot, lambda: app.editor.path == config, "the file open")
+        assert app.editor.text.startswith("# edits that survived a crash")
+        assert app.editor.is_dirty
+    assert not config.read_text().startswith("# edits")  # nothing saved behind the user
+
+
+async def test_file_changed_on_disk_is_offered_for_reload(ui_project: Path) -> None:
+    config = ui_project / "configs" / "digits.yaml"
+    app = app_for(ui_project)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.editor.path == config, "the default config")
+        config.write_text("# changed by someone else\n" + config.read_text())
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the reload offer")
+        assert "changed on disk" in app.screen.question
+        await pilot.press("y")
+        await until(pilot, lambda: app.editor.text.startswith("# changed by"), "the reload")
+        assert not app.editor.is_dirty
+
+
+async def test_python_file_gets_syntax_problems(ui_project: Path) -> None:
+    app = app_for(ui_project)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.editor.path is not None, "the default config")
+        app.open_file(ui_project / "custom.py")
+        await until(pilot, lambda: app.editor.path.name == "custom.py", "custom.py open")
+        assert app.editor.text_area.language == "python"
+        app.editor.text_area.move_cursor((0, 0))
+        app.editor.text_area.insert("def broken(:\n")
+        await until(pilot, lambda: app.editor.problems, "the syntax error")
+        assert app.editor.problems[0][0] == 1

@@ -1,0 +1,85 @@
+"""End to end in a real terminal: tmux starts `autotrain-tui` on a scratch project, one key
+launches the default config, the screen (capture-pane) shows the curve and the log, then
+the run is killed from the UI and its process group is checked to be gone."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from autotrain_tui.core.groups import group_members
+from autotrain_tui.core.runs import read_run
+from tests.helpers import REPO
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+ENTRY = Path(sys.executable).parent / "autotrain-tui"
+
+
+@pytest.fixture
+def tmux_session(ui_project: Path) -> Iterator[str]:
+    name = f"autotrain-e2e-{uuid.uuid4().hex[:8]}"
+    env = f"PYTHONPATH={REPO} AUTOTRAIN_TUI_FAKE_GPUS=0 TERM=xterm-256color COLORTERM=truecolor"
+    command = f"cd {ui_project} && env {env} {ENTRY} ."
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "40", command], check=True
+    )
+    try:
+        yield name
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], check=False)
+
+
+def capture(session: str) -> str:
+    return subprocess.run(
+        ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True, check=False
+    ).stdout
+
+
+def wait_screen(session: str, *needles: str, timeout: float = 120.0) -> str:
+    deadline = time.monotonic() + timeout
+    screen = ""
+    while time.monotonic() < deadline:
+        screen = capture(session)
+        if all(n in screen for n in needles):
+            return screen
+        time.sleep(0.2)
+    raise AssertionError(f"never saw {needles} on screen; last screen:\n{screen}")
+
+
+def keys(session: str, *names: str) -> None:
+    subprocess.run(["tmux", "send-keys", "-t", session, *names], check=True)
+
+
+def test_launch_watch_and_kill_in_a_real_terminal(ui_project: Path, tmux_session: str) -> None:
+    wait_screen(tmux_session, "digits.yaml", "✔ valid")
+    keys(tmux_session, "C-r")
+    screen = wait_screen(tmux_session, "● running", "train loss", "run directory: runs/digits-")
+    runs = [p for p in (ui_project / "runs").iterdir() if (p / "run.json").is_file()]
+    assert len(runs) == 1
+    run_id = runs[0].name
+    assert run_id in screen
+    record = read_run(runs[0])
+    assert record.pgid is not None and group_members(record.pgid)
+    keys(tmux_session, "k")
+    wait_screen(tmux_session, f"Kill {run_id}?")
+    keys(tmux_session, "y")
+    wait_screen(tmux_session, f"killed {run_id}")
+    deadline = time.monotonic() + 30
+    while group_members(record.pgid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not group_members(record.pgid), "a process of the run's group survived the kill"
+    assert read_run(runs[0]).status.value == "stopped"
+    keys(tmux_session, "q")
+    deadline = time.monotonic() + 20
+    ended = False
+    while not ended and time.monotonic() < deadline:
+        ended = subprocess.run(["tmux", "has-session", "-t", tmux_session]).returncode != 0
+        time.sleep(0.2)
+    assert ended, "q did not quit the UI"

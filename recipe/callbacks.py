@@ -93,17 +93,40 @@ class JsonlMetricsLogger(Logger):
 
 
 class ConsoleSummary(pl.Callback):
-    """Prints one line per epoch: readable in a terminal and in stdout.log alike."""
+    """Prints one line per epoch: readable in a terminal and in stdout.log alike.
+
+    The line is printed once all of the epoch's end hooks have run (when the next epoch
+    starts, or training ends), so it shows what the LightningModule logs in its own
+    `on_train_epoch_end` (`train/loss_epoch`), which Lightning calls after the callbacks'.
+    """
 
     def __init__(self) -> None:
         self._epoch_started = 0.0
+        self._ended: tuple[int, int, float] | None = None  # epoch, step, seconds
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._print_ended(trainer)
         self._epoch_started = time.perf_counter()
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking or not trainer.is_global_zero:
             return
+        seconds = time.perf_counter() - self._epoch_started
+        self._ended = (trainer.current_epoch, trainer.global_step, seconds)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._print_ended(trainer)
+
+    def on_exception(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
+    ) -> None:
+        self._print_ended(trainer)
+
+    def _print_ended(self, trainer: pl.Trainer) -> None:
+        if self._ended is None:
+            return
+        epoch, step, seconds = self._ended
+        self._ended = None
         metrics = trainer.callback_metrics
         shown = "  ".join(
             f"{name} {float(value):.4g}"
@@ -111,12 +134,7 @@ class ConsoleSummary(pl.Callback):
             if name.startswith(("val/", "train/loss_epoch")) and value.numel() == 1
         )
         total = trainer.max_epochs if trainer.max_epochs and trainer.max_epochs > 0 else "?"
-        seconds = time.perf_counter() - self._epoch_started
-        print(
-            f"epoch {trainer.current_epoch + 1}/{total}  step {trainer.global_step}  "
-            f"{shown}  ({seconds:.1f} s)",
-            flush=True,
-        )
+        print(f"epoch {epoch + 1}/{total}  step {step}  {shown}  ({seconds:.1f} s)", flush=True)
 
 
 class GracefulStop(pl.Callback):

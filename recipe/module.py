@@ -41,6 +41,29 @@ def task_metrics(task: str, num_outputs: int) -> torchmetrics.MetricCollection:
     )
 
 
+class BatchMean:
+    """The epoch mean `self.log(..., on_epoch=True)` computes, kept by hand.
+
+    Accumulated as Lightning does (a sum of value x batch size, divided by the samples),
+    so the logged value is the same, for one `self.log` per epoch instead of per batch.
+    """
+
+    def __init__(self) -> None:
+        self.total: Tensor | None = None
+        self.samples = 0
+
+    def reset(self) -> None:
+        self.total, self.samples = None, 0
+
+    def add(self, value: Tensor, batch_size: int) -> None:
+        weighted = value.detach() * batch_size
+        self.total = weighted if self.total is None else self.total + weighted
+        self.samples += batch_size
+
+    def compute(self) -> Tensor | None:
+        return None if self.total is None else self.total / self.samples
+
+
 def default_monitor(task: str) -> tuple[str, str]:
     """The metric (and direction) that picks the best checkpoint when the config says auto."""
     return ("val/acc", "max") if task == "classification" else ("val/loss", "min")
@@ -72,6 +95,10 @@ class RecipeModule(pl.LightningModule):
         self.lr: Any = config["optimizer"].get("lr")  # `auto` until the LR finder sets it
         self.val_metrics = task_metrics(self.task, self.num_outputs).clone(prefix="val/")
         self.train_transform: Callable[[Tensor], Tensor] | None = None
+        self._train_loss = BatchMean()
+        self._val_loss = BatchMean()
+        self._step_loss = torch.tensor(0.0)
+        self._step_lr: float | None = None
 
     def forward(self, x: Tensor) -> Tensor:
         return self.model(x)
@@ -91,17 +118,39 @@ class RecipeModule(pl.LightningModule):
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         x, y = batch
         loss = self._loss(self(x), y)
-        self.log("train/loss", loss, on_step=True, on_epoch=False)
-        self.log("train/loss_epoch", loss, on_step=False, on_epoch=True)
+        self._step_loss = loss.detach()
+        self._train_loss.add(self._step_loss, len(x))
         optimizer = self.optimizers()
         if isinstance(optimizer, torch.optim.Optimizer) or hasattr(optimizer, "param_groups"):
-            self.log("lr", float(optimizer.param_groups[0]["lr"]), on_step=True, on_epoch=False)
+            # The rate this step used (the scheduler steps before `on_train_batch_end`).
+            self._step_lr = float(optimizer.param_groups[0]["lr"])
         return loss
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        # Per-step values go to `self.log` only on the steps the loggers write (and the
+        # epoch's last, so callbacks see its loss), as Lightning's LearningRateMonitor
+        # does: each call costs a fraction of a millisecond, a real share of a small
+        # model's step. Decided here, after the callbacks' hooks: a graceful stop sets
+        # `should_stop`, which has Lightning write this step's line too.
+        connector = getattr(self.trainer, "_logger_connector", None)
+        last = batch_idx + 1 == self.trainer.num_training_batches
+        if last or getattr(connector, "should_update_logs", True):
+            self.log("train/loss", self._step_loss, on_step=True, on_epoch=False)
+            if self._step_lr is not None:
+                self.log("lr", self._step_lr, on_step=True, on_epoch=False)
+
+    def on_train_epoch_start(self) -> None:
+        self._train_loss.reset()
+
+    def on_train_epoch_end(self) -> None:
+        mean = self._train_loss.compute()
+        if mean is not None:
+            self.log("train/loss_epoch", mean, on_step=False, on_epoch=True, batch_size=1)
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         x, y = batch
         outputs = self(x)
-        self.log("val/loss", self._loss(outputs, y), on_epoch=True, prog_bar=True)
+        self._val_loss.add(self._loss(outputs, y), len(x))
         if self.task == "classification":
             self.val_metrics.update(outputs, y)
         else:
@@ -109,7 +158,19 @@ class RecipeModule(pl.LightningModule):
             if outputs.shape[-1] == 1:  # one target: 1-D, as torchmetrics expects
                 outputs, y = outputs.squeeze(-1), y.squeeze(-1)
             self.val_metrics.update(outputs, y)
-        self.log_dict(self.val_metrics, on_epoch=True)
+
+    def on_validation_epoch_start(self) -> None:
+        self._val_loss.reset()
+
+    def on_validation_epoch_end(self) -> None:
+        # Logged once per validation rather than at every batch: the same values (the
+        # same weighted mean; torchmetrics accumulates either way), far fewer `self.log`s.
+        mean = self._val_loss.compute()
+        if mean is None:
+            return
+        self.log("val/loss", mean, on_epoch=True, prog_bar=True, batch_size=1)
+        self.log_dict(self.val_metrics.compute(), on_epoch=True)
+        self.val_metrics.reset()
 
     def configure_optimizers(self) -> Any:
         optimizer_ref = dict(self.config["optimizer"])

@@ -1,0 +1,324 @@
+"""What the recipe costs over plain Lightning and a raw PyTorch loop, on the same work.
+
+    python bench/recipe_overhead.py [--repeats 3] [--threads N] [--json]
+
+Trains the digits MLP (configs/digits.yaml) and the digits CNN (configs/digits_cnn.yaml)
+three ways, each as a fresh process (a user's experience includes interpreter start and
+imports):
+
+- recipe:    `python -m recipe train CONFIG k=v --run-dir DIR`, the real command;
+- lightning: bench/_plain_lightning.py, a plain Lightning script (DataLoader over a
+             TensorDataset, default TensorBoardLogger and ModelCheckpoint);
+- raw:       bench/_raw_torch.py, a PyTorch loop without Lightning.
+
+Same work in each: the model, data (same split, same standardisation), batch size,
+epochs, AdamW settings and validation every epoch come from the config, read through
+the recipe once beforehand (bench/_reference.py); the baselines report their parameter
+count and data checksums and the run stops if they differ. The configs' scheduler and
+augmentation are overridden away in all three (`scheduler=null data.augment=null`).
+Every variant logs the training loss every `log_every_n_steps` steps and saves a
+checkpoint every epoch. All run with the same thread count, set through
+OMP_NUM_THREADS: 1 by default. torch's own default (one thread per core) is worse for
+measuring on a shared machine: with every core busy, a second intra-op thread makes a
+small model's step wait for a descheduled worker, and epochs then vary tenfold from one
+run to the next. `--threads N` measures with N.
+
+Figures, medians over `--repeats` runs (the variants interleaved, in a rotating order,
+so a busy machine slows all of them alike):
+
+- s/epoch: steady state, the median gap between consecutive epochs' validation
+  metrics, read from timestamps the process itself writes (metrics.jsonl for the
+  recipe); the first epoch is left out;
+- first metric: process spawn to the first training-loss point;
+- final metric: process spawn to the last epoch's validation metrics;
+- end to end: process spawn to process exit (measured by this script).
+
+Targets (issue 3): recipe/lightning <= 1.0 on every figure; recipe/raw <= 1.3 end to
+end on the MLP and <= 1.15 per epoch on the CNN.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+VARIANTS = ("recipe", "lightning", "raw")
+FIGURES = ("epoch_s", "first_metric_s", "final_metric_s", "end_to_end_s")
+LABELS = {
+    "epoch_s": "s/epoch (steady)",
+    "first_metric_s": "first metric, s",
+    "final_metric_s": "final metric, s",
+    "end_to_end_s": "end to end, s",
+}
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One config trained by all three variants."""
+
+    name: str
+    title: str
+    config: str
+    overrides: tuple[str, ...]
+    # (figure, bound) targets for recipe/raw; recipe/lightning is <= 1.0 on every figure.
+    raw_targets: tuple[tuple[str, float], ...]
+
+
+def workloads(mlp_epochs: int, cnn_epochs: int) -> list[Workload]:
+    return [
+        Workload(
+            "mlp",
+            "digits MLP",
+            "configs/digits.yaml",
+            ("scheduler=null", f"trainer.max_epochs={mlp_epochs}"),
+            (("end_to_end_s", 1.3),),
+        ),
+        Workload(
+            "cnn",
+            "digits CNN",
+            "configs/digits_cnn.yaml",
+            ("scheduler=null", "data.augment=null", f"trainer.max_epochs={cnn_epochs}"),
+            (("epoch_s", 1.15),),
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One run of one variant, in seconds."""
+
+    epoch_s: float
+    first_metric_s: float
+    final_metric_s: float
+    end_to_end_s: float
+
+
+def child_env(threads: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
+    env["PYTHONPATH"] = str(ROOT)  # the recipe from this checkout, also for the helpers
+    return env
+
+
+def derive_spec(workload: Workload, work: Path, env: dict[str, str]) -> Path:
+    """Run bench/_reference.py once: the baselines' spec, computed through the recipe."""
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "_reference.py"), workload.config, *workload.overrides],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"deriving the {workload.name} spec failed:\n{result.stderr}")
+    path = work / f"{workload.name}-spec.json"
+    path.write_text(result.stdout, encoding="utf-8")
+    return path
+
+
+def _median_gap(times: list[float]) -> float:
+    if len(times) < 2:
+        raise SystemExit("need at least 2 epochs to measure a steady-state epoch")
+    return statistics.median(b - a for a, b in itertools.pairwise(times))
+
+
+def _recipe_timeline(run_dir: Path) -> tuple[float | None, list[float]]:
+    first: float | None = None
+    epoch_ends: list[float] = []
+    with open(run_dir / "metrics.jsonl", encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            metrics = record.get("metrics", {})
+            if first is None and "train/loss" in metrics:
+                first = record["time"]
+            if "val/acc" in metrics:
+                epoch_ends.append(record["time"])
+    return first, epoch_ends
+
+
+def _check_baseline(
+    variant: str, timeline: dict[str, Any], spec: dict[str, Any], threads: int
+) -> None:
+    expect = {**spec["expect"], "threads": threads}
+    for key, value in expect.items():
+        got = timeline[key]
+        if abs(got - value) > 1e-6 * max(1.0, abs(value)):
+            raise SystemExit(f"{variant} does other work than the recipe: {key} {got} != {value}")
+
+
+def run_once(
+    variant: str, workload: Workload, spec_path: Path, work: Path, env: dict[str, str], threads: int
+) -> Figures:
+    """Spawn one variant as a fresh process and read its timeline."""
+    run_dir = Path(tempfile.mkdtemp(prefix=f"{workload.name}-{variant}-", dir=work))
+    timeline_path = run_dir / "timeline.json"
+    if variant == "recipe":
+        command = [sys.executable, "-m", "recipe", "train", workload.config, *workload.overrides]
+        command += ["--run-dir", str(run_dir / "run")]
+    else:
+        script = "_plain_lightning.py" if variant == "lightning" else "_raw_torch.py"
+        command = [sys.executable, str(BENCH / script), str(spec_path), str(run_dir)]
+        command.append(str(timeline_path))
+    with open(run_dir / "stdout.log", "wb") as log:
+        spawned = time.time()
+        started = time.perf_counter()
+        code = subprocess.call(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        end_to_end = time.perf_counter() - started
+    if code != 0:
+        output = (run_dir / "stdout.log").read_text(encoding="utf-8", errors="replace")
+        raise SystemExit(f"{variant} ({workload.name}) exited with {code}:\n{output[-3000:]}")
+    if variant == "recipe":
+        first, epoch_ends = _recipe_timeline(run_dir / "run")
+    else:
+        timeline = json.loads(timeline_path.read_text(encoding="utf-8"))
+        _check_baseline(variant, timeline, json.loads(spec_path.read_text()), threads)
+        first, epoch_ends = timeline["first_metric"], timeline["epoch_ends"]
+    if first is None or not epoch_ends:
+        raise SystemExit(f"{variant} ({workload.name}) logged no metrics")
+    shutil.rmtree(run_dir)  # checkpoints add up over many runs
+    return Figures(
+        epoch_s=_median_gap(epoch_ends),
+        first_metric_s=first - spawned,
+        final_metric_s=epoch_ends[-1] - spawned,
+        end_to_end_s=end_to_end,
+    )
+
+
+def summarise(runs: list[Figures]) -> dict[str, float]:
+    return {f: statistics.median(getattr(r, f) for r in runs) for f in FIGURES}
+
+
+def _verdict(ratio: float, bound: float | None) -> str:
+    if bound is None:
+        return ""
+    return f"<= {bound:g} {'met' if ratio <= bound else 'MISSED'}"
+
+
+def table(result: dict[str, Any]) -> str:
+    lines: list[str] = []
+    for name, entry in result["workloads"].items():
+        medians = entry["medians"]
+        lines.append(
+            f"{entry['title']}: {entry['config']} {' '.join(entry['overrides'])}  "
+            f"(median of {result['repeats']}, {result['threads']} thread(s))"
+        )
+        header = (
+            f"  {'':18}{'recipe':>9}{'lightning':>11}{'raw':>8}"
+            f"   {'recipe/lightning':<22}{'recipe/raw':<20}"
+        )
+        lines.append(header)
+        for figure in FIGURES:
+            vs_pl = entry["ratios"]["recipe/lightning"][figure]
+            vs_raw = entry["ratios"]["recipe/raw"][figure]
+            raw_bound = dict(result["targets"][name]).get(figure)
+            lines.append(
+                f"  {LABELS[figure]:18}"
+                f"{medians['recipe'][figure]:9.3f}{medians['lightning'][figure]:11.3f}"
+                f"{medians['raw'][figure]:8.3f}"
+                f"   {vs_pl:5.2f} {_verdict(vs_pl, 1.0):<16}"
+                f"{vs_raw:5.2f} {_verdict(vs_raw, raw_bound)}"
+            )
+        lines.append("")
+    met = all(t["met"] for t in result["verdicts"])
+    lines.append(f"targets: {'all met' if met else 'some MISSED'}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each variant (3)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="OMP_NUM_THREADS for every variant (default 1, see above)",
+    )
+    parser.add_argument("--mlp-epochs", type=int, default=20, help="as configs/digits.yaml (20)")
+    parser.add_argument("--cnn-epochs", type=int, default=15, help="as digits_cnn.yaml (15)")
+    parser.add_argument("--only", choices=("mlp", "cnn"), help="run one workload")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+
+    env = child_env(args.threads)
+    chosen = [w for w in workloads(args.mlp_epochs, args.cnn_epochs) if args.only in (None, w.name)]
+    runs: dict[str, dict[str, list[Figures]]] = {w.name: {v: [] for v in VARIANTS} for w in chosen}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="recipe-overhead-") as tmp:
+        work = Path(tmp)
+        specs = {w.name: derive_spec(w, work, env) for w in chosen}
+        for repeat in range(args.repeats):
+            for workload in chosen:
+                # Rotate the order, so no variant always runs first (or after the same one).
+                order = VARIANTS[repeat % 3 :] + VARIANTS[: repeat % 3]
+                for variant in order:
+                    figures = run_once(
+                        variant, workload, specs[workload.name], work, env, args.threads
+                    )
+                    runs[workload.name][variant].append(figures)
+                    if not args.json:
+                        print(
+                            f"  [{repeat + 1}/{args.repeats}] {workload.name} {variant:9} "
+                            + "  ".join(f"{f} {getattr(figures, f):.3f}" for f in FIGURES),
+                            file=sys.stderr,
+                            flush=True,
+                        )
+
+    result: dict[str, Any] = {
+        "repeats": args.repeats,
+        "threads": args.threads,
+        "seconds": round(time.perf_counter() - started, 1),
+        "targets": {w.name: [list(t) for t in w.raw_targets] for w in chosen},
+        "workloads": {},
+        "verdicts": [],
+    }
+    for workload in chosen:
+        medians = {v: summarise(runs[workload.name][v]) for v in VARIANTS}
+        ratios = {
+            f"recipe/{base}": {f: medians["recipe"][f] / medians[base][f] for f in FIGURES}
+            for base in ("lightning", "raw")
+        }
+        result["workloads"][workload.name] = {
+            "title": workload.title,
+            "config": workload.config,
+            "overrides": list(workload.overrides),
+            "medians": medians,
+            "ratios": ratios,
+            "runs": {v: [asdict(r) for r in runs[workload.name][v]] for v in VARIANTS},
+        }
+        checks = [("recipe/lightning", f, 1.0) for f in FIGURES]
+        checks += [("recipe/raw", f, bound) for f, bound in workload.raw_targets]
+        for ratio_name, figure, bound in checks:
+            value = ratios[ratio_name][figure]
+            result["verdicts"].append(
+                {
+                    "workload": workload.name,
+                    "ratio": ratio_name,
+                    "figure": figure,
+                    "value": round(value, 4),
+                    "bound": bound,
+                    "met": value <= bound,
+                }
+            )
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(table(result))
+        print(f"({result['seconds']} s in all)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -19,6 +19,8 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
+from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.loggers.logger import Logger
 from pytorch_lightning.utilities import rank_zero_only
 
@@ -137,15 +139,40 @@ class ConsoleSummary(pl.Callback):
         print(f"epoch {epoch + 1}/{total}  step {step}  {shown}  ({seconds:.1f} s)", flush=True)
 
 
-class GracefulStop(pl.Callback):
-    """Turns a pending stop request into `trainer.should_stop` at the next batch boundary.
+class RecipeCheckpoint(ModelCheckpoint):
+    """Lightning's ModelCheckpoint (last.ckpt, best.ckpt) that a graceful stop can freeze.
 
-    The signal handlers are reinstalled when training starts, replacing Lightning's own
-    SIGTERM handler, which would raise out of the loop before a checkpoint is saved.
+    After a stop has saved the exact mid-epoch state, the end-of-epoch saves that Lightning
+    still runs while winding down must not overwrite it with a "finished epoch" state, or a
+    resume would skip the rest of the epoch's data.
     """
 
-    def __init__(self, request: StopRequest) -> None:
+    frozen = False
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not self.frozen:
+            super().on_train_epoch_end(trainer, pl_module)
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not self.frozen:
+            super().on_validation_end(trainer, pl_module)
+
+
+class GracefulStop(pl.Callback):
+    """Turns a pending stop request into a checkpoint and `trainer.should_stop`.
+
+    At the first batch boundary after SIGTERM/SIGINT it saves `last_path` with the loop's
+    exact position (a resume continues mid-epoch, with the same step count), freezes the
+    other checkpoint saves, and asks Lightning to stop. The signal handlers are reinstalled
+    when training starts, replacing Lightning's own SIGTERM handler, which would raise out
+    of the loop before anything is saved.
+    """
+
+    def __init__(self, request: StopRequest, last_path: str, checkpoint: RecipeCheckpoint) -> None:
         self.request = request
+        self.last_path = last_path
+        self.checkpoint = checkpoint
+        self.saved = False
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.request.install()
@@ -156,8 +183,39 @@ class GracefulStop(pl.Callback):
 
     def _maybe_stop(self, trainer: pl.Trainer) -> None:
         # With DDP every rank must agree, or one rank waits forever for the others.
-        if trainer.strategy.reduce_boolean_decision(self.request.requested, all=False):
-            trainer.should_stop = True
+        if self.saved or not trainer.strategy.reduce_boolean_decision(
+            self.request.requested, all=False
+        ):
+            return
+        trainer.save_checkpoint(self.last_path)
+        self.saved = True
+        self.checkpoint.frozen = True
+        trainer.should_stop = True
+
+
+class ThrottledTensorBoardLogger(TensorBoardLogger):
+    """TensorBoard event files, flushed at most once a second.
+
+    Lightning calls `save()` after every logging event; for TensorBoard that is a file
+    flush each time. TensorBoard itself reloads every few seconds, so once a second loses
+    nothing a user can see (metrics.jsonl is the live, flushed-at-once record).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._last_save = 0.0
+
+    @rank_zero_only
+    def save(self) -> None:
+        now = time.monotonic()
+        if now - self._last_save >= 1.0:
+            self._last_save = now
+            super().save()
+
+    @rank_zero_only
+    def finalize(self, status: str) -> None:
+        super().save()
+        super().finalize(status)
 
 
 class FreezeBackbone(pl.Callback):

@@ -123,8 +123,7 @@ def run_training(config: ValidatedConfig, run_dir: str, ckpt_path: str | None) -
     """Build everything from the validated config and fit. Returns an exit status."""
     import pytorch_lightning as pl
     import torch
-    from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
-    from pytorch_lightning.loggers import TensorBoardLogger
+    from pytorch_lightning.callbacks import EarlyStopping
 
     from recipe.callbacks import (
         AtomicCheckpointIO,
@@ -132,13 +131,14 @@ def run_training(config: ValidatedConfig, run_dir: str, ckpt_path: str | None) -
         FreezeBackbone,
         GracefulStop,
         JsonlMetricsLogger,
+        RecipeCheckpoint,
+        ThrottledTensorBoardLogger,
     )
     from recipe.data import DataBundle, DataError, make_loader
     from recipe.module import RecipeModule, default_monitor
     from recipe.registry import instantiate
 
     _silence_known_noise()
-    stop = GracefulStop(STOP)
 
     cfg = config.data
     trainer_cfg = cfg["trainer"]
@@ -171,8 +171,9 @@ def run_training(config: ValidatedConfig, run_dir: str, ckpt_path: str | None) -
         mode = trainer_cfg["mode"]
 
     jsonl = JsonlMetricsLogger(os.path.join(run_dir, METRICS_FILE), trainer_cfg["max_epochs"])
-    loggers = [jsonl, TensorBoardLogger(save_dir=run_dir, name="tb", version="")]
-    checkpoint = ModelCheckpoint(
+    loggers = [jsonl, ThrottledTensorBoardLogger(save_dir=run_dir, name="tb", version="")]
+    last_path = os.path.join(run_dir, CHECKPOINT_DIR, LAST_CHECKPOINT)
+    checkpoint = RecipeCheckpoint(
         dirpath=os.path.join(run_dir, CHECKPOINT_DIR),
         filename="best",
         monitor=monitor,
@@ -182,6 +183,7 @@ def run_training(config: ValidatedConfig, run_dir: str, ckpt_path: str | None) -
         enable_version_counter=False,
         auto_insert_metric_name=False,
     )
+    stop = GracefulStop(STOP, last_path, checkpoint)
     callbacks: list[Any] = [checkpoint, ConsoleSummary(), stop]
     if trainer_cfg["early_stopping_patience"] is not None:
         callbacks.append(
@@ -241,6 +243,7 @@ def run_training(config: ValidatedConfig, run_dir: str, ckpt_path: str | None) -
     )
 
     if module.lr == "auto" and ckpt_path is None:
+        module.lr = 1e-3  # a number for configure_optimizers; the finder sweeps its own range
         from pytorch_lightning.tuner import Tuner
 
         finder = Tuner(trainer).lr_find(
@@ -270,7 +273,8 @@ def run_training(config: ValidatedConfig, run_dir: str, ckpt_path: str | None) -
     trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt_path)
 
     if STOP.requested:
-        trainer.save_checkpoint(os.path.join(run_dir, CHECKPOINT_DIR, LAST_CHECKPOINT))
+        if not stop.saved:  # the stop came before the first batch ended
+            trainer.save_checkpoint(last_path)
         jsonl.log_event("end", trainer.global_step, trainer.current_epoch, status="stopped")
         print(f"stopped by {STOP.signal_name}; checkpoint saved at step {trainer.global_step}")
         return EXIT_STOPPED

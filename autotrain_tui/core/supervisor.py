@@ -16,7 +16,6 @@ launcher (the UI) never accumulates zombies.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -176,13 +175,11 @@ class Supervisor:
             signal_group(proc.pid, signal.SIGKILL)
             return
         grace = record.stop_grace_s if record.stop_grace_s is not None else DEFAULT_GRACE_S
-        # SIGTERM to the recipe only, not its group: PyTorch DataLoader workers die on
-        # SIGTERM and the recipe would then fail ("worker killed by signal") instead of
-        # checkpointing. The recipe (Lightning) winds down its workers and DDP ranks itself;
-        # whatever of the group is left is SIGKILLed when it exits or the grace period ends.
-        print(f"supervisor: stop requested, SIGTERM to {proc.pid}, grace {grace:g} s")
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(proc.pid, signal.SIGTERM)
+        # SIGTERM to the whole group: the recipe checkpoints and exits; DataLoader workers
+        # ignore it (the recipe ends them itself) and DDP ranks each stop at the same batch.
+        # Whatever of the group is left is SIGKILLed when the recipe exits or the grace ends.
+        print(f"supervisor: stop requested, SIGTERM to group {proc.pid}, grace {grace:g} s")
+        signal_group(proc.pid, signal.SIGTERM)
         self.kill_deadline = time.monotonic() + grace
 
     def _finish(self, exit_code: int | None, status: RunStatus, reason: str | None) -> None:

@@ -10,9 +10,12 @@ path when it applies, and a well-configured `DataLoader` otherwise.
 from __future__ import annotations
 
 import math
+import random
+import signal
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, TensorDataset
@@ -192,6 +195,21 @@ class TensorBatchLoader:
         )
 
 
+def _worker_init(worker_id: int) -> None:
+    """Workers ignore SIGTERM/SIGINT and seed NumPy and `random` from torch's per-worker seed.
+
+    A stop signals the run's whole process group; the main process must survive it to save
+    a checkpoint, and it ends its workers itself (a worker killed first would make it fail
+    with "DataLoader worker exited unexpectedly"). Lightning's own worker seeding is not
+    added when a loader has a `worker_init_fn`, so it is done here.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    seed = torch.initial_seed() % 2**32
+    random.seed(seed)
+    np.random.seed(seed)
+
+
 def make_loader(
     dataset: Dataset[Any],
     *,
@@ -227,5 +245,6 @@ def make_loader(
         pin_memory=pin_memory,
         drop_last=drop_last,
         generator=generator,
+        worker_init_fn=_worker_init if num_workers > 0 else None,
         persistent_workers=persistent_workers and num_workers > 0,
     )

@@ -404,18 +404,15 @@ def _open_ui(argv: Sequence[str]) -> int:
             f"{PROG}: error: no such command or project directory: {project_dir}", file=sys.stderr
         )
         return 2
-    try:
-        import importlib
-
-        app = importlib.import_module("autotrain_tui.ui.app")
-    except ModuleNotFoundError as error:
-        if error.name != "autotrain_tui.ui.app" and error.name != "autotrain_tui.ui":
-            raise
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
         print(
-            f"{PROG}: the terminal UI is not available yet; use a subcommand (see {PROG} --help)",
+            f"{PROG}: error: the terminal UI needs a terminal (stdin and stdout are not one); "
+            f"use a subcommand instead (see {PROG} --help)",
             file=sys.stderr,
         )
-        return 1
+        return 2
+    from autotrain_tui.ui import app
+
     result = app.run(project_dir)
     return int(result or 0)
 

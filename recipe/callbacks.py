@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from argparse import Namespace
+from collections.abc import Callable
 from typing import Any
 
 import pytorch_lightning as pl
@@ -36,6 +37,7 @@ class JsonlMetricsLogger(Logger):
         self.path = path
         self.max_epochs = max_epochs
         self.total_steps: int | None = None
+        self.step_source: Callable[[], int] | None = None
         self._handle: Any = None
 
     @property
@@ -71,6 +73,10 @@ class JsonlMetricsLogger(Logger):
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         values = {k: float(v) for k, v in metrics.items() if k != "epoch"}
         epoch = int(metrics.get("epoch", 0))
+        # Optimizer steps done, from the trainer itself: Lightning's own `step` argument
+        # lags one behind after resuming from a mid-epoch checkpoint.
+        if self.step_source is not None:
+            step = self.step_source()
         self._write(
             {
                 "time": time.time(),

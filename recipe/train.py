@@ -258,6 +258,7 @@ def run_training(config: ValidatedConfig, run_dir: str, ckpt_path: str | None) -
         def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
             total = trainer.estimated_stepping_batches
             jsonl.total_steps = int(total) if total != float("inf") else None
+            jsonl.step_source = lambda: trainer.global_step
             jsonl.log_event(
                 "start",
                 trainer.global_step,

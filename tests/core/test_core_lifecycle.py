@@ -13,11 +13,11 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import metrics_steps, raw_run_json, wait_for
 
 from autotrain_tui.core import InvalidConfigError, Project, RunStatus
 from autotrain_tui.core.groups import group_members
 from autotrain_tui.core.runs import process_matches
+from tests.core.support import metrics_steps, raw_run_json, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import standin_project, wait_for
 
 from autotrain_tui.core import (
     AmbiguousRunError,
@@ -20,6 +19,7 @@ from autotrain_tui.core import (
 from autotrain_tui.core.atomic import write_atomic
 from autotrain_tui.core.launcher import new_run_id, requested_gpus
 from autotrain_tui.core.runs import RunRecord, list_runs, read_run, write_run
+from tests.core.support import standin_project, wait_for
 
 
 def _fake_run(runs: Path, run_id: str, status: str = "completed") -> Path:

@@ -14,13 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import standin_project, wait_for
 
 from autotrain_tui.core import ManagerError, QueueSettings, RunStatus
 from autotrain_tui.core.gpus import FakeGpuInventory
 from autotrain_tui.core.groups import kill_group_and_wait
 from autotrain_tui.core.queue import free_gpus, plan_starts, read_ledger
 from autotrain_tui.core.runs import RunRecord
+from tests.core.support import standin_project, wait_for
 
 
 def _queued(run_id: str, gpus: int, order: float) -> RunRecord:

@@ -6,7 +6,6 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from conftest import standin_project, wait_for
 
 from autotrain_tui.core.sampler import (
     FakeGpuSource,
@@ -16,6 +15,7 @@ from autotrain_tui.core.sampler import (
     NvmlGpuSource,
     SystemSampler,
 )
+from tests.core.support import standin_project, wait_for
 
 
 def test_snapshot_of_host_and_a_run_process_tree(standin_root: Path) -> None:

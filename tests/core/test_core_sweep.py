@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import standin_project, wait_for
 from ruamel.yaml import YAML
 
 from autotrain_tui.core import ManagerError, Project, RunStatus
 from autotrain_tui.core.sweep import expand_grid, split_values
+from tests.core.support import standin_project, wait_for
 
 
 @pytest.mark.parametrize(

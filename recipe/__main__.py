@@ -26,6 +26,12 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate a config and print it resolved")
     check.add_argument("config", help="path to a YAML config, e.g. configs/digits.yaml")
     check.add_argument("overrides", nargs="*", help="key.path=value overrides")
+    check.add_argument(
+        "--grid",
+        metavar="JSON",
+        help="check many points at once (a sweep): a JSON list of override lists, each "
+        "applied after OVERRIDES; prints nothing when every point is valid",
+    )
 
     train = commands.add_parser("train", help="train a config into a run directory")
     train.add_argument("config", nargs="?", help="path to a YAML config")
@@ -47,8 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check":
         from recipe.config import ConfigError
-        from recipe.train import dump_yaml, print_problems, validate
+        from recipe.train import check_grid, dump_yaml, print_problems, validate
 
+        if args.grid is not None:
+            return check_grid(args.config, args.overrides, args.grid)
         try:
             config = validate(args.config, args.overrides)
         except ConfigError as exc:

@@ -71,6 +71,43 @@ def validate(config_path: str, overrides: list[str]) -> ValidatedConfig:
     return config
 
 
+def check_grid(config_path: str, overrides: list[str], grid_json: str) -> int:
+    """Validate every point of a sweep in one process (custom.py and torch load once).
+
+    A problem common to all points (one in the config file) is printed once; a problem of
+    one point names it, so the user knows which value to fix.
+    """
+    import json
+
+    try:
+        points = json.loads(grid_json)
+        if not isinstance(points, list) or not all(
+            isinstance(p, list) and all(isinstance(o, str) for o in p) for p in points
+        ):
+            raise ValueError("expected a list of lists of strings")
+    except ValueError as exc:
+        print(f"--grid: not a JSON list of override lists ({exc})", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    # problem text -> the points it occurs in (a dict keeps first-seen order)
+    found: dict[str, list[int]] = {}
+    for index, point in enumerate(points, start=1):
+        try:
+            validate(config_path, [*overrides, *point])
+        except ConfigError as exc:
+            for problem in exc.problems:
+                found.setdefault(str(problem), []).append(index)
+    for line, where in found.items():
+        if len(where) < len(points):  # not common to every point: say which ones
+            named = ", ".join(str(i) for i in where[:10]) + (" …" if len(where) > 10 else "")
+            example = " ".join(points[where[0] - 1])
+            line += f" (sweep point{'s' if len(where) > 1 else ''} {named}; e.g. {example})"
+        print(line, file=sys.stderr)
+    if found:
+        print(f"{len(found)} problem(s) found in {len(points)} point(s).", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    return EXIT_OK
+
+
 def new_run_dir(config: ValidatedConfig) -> str:
     """`<output_dir>/<name>-<YYYYmmdd-HHMMSS>-<4 hex>`: sortable, readable, unique."""
     project = config.data["project"]

@@ -12,6 +12,7 @@ and no zombie of it is left in a long-lived UI.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import re
 import secrets
@@ -118,10 +119,20 @@ def requested_gpus(config_text: str, gpu_count: int) -> int:
 
 
 def check_config(
-    python: str, recipe_module: str, cwd: Path, config: Path, overrides: Sequence[str]
+    python: str,
+    recipe_module: str,
+    cwd: Path,
+    config: Path,
+    overrides: Sequence[str],
+    grid: Sequence[Sequence[str]] | None = None,
 ) -> None:
-    """Run `python -m recipe check CONFIG k=v ...`; raise InvalidConfigError with its lines."""
+    """Run `python -m recipe check CONFIG k=v ...`; raise InvalidConfigError with its lines.
+
+    With `grid` (a sweep's points), every point is checked in the same one process.
+    """
     command = [python, "-m", recipe_module, "check", str(config), *overrides]
+    if grid is not None:
+        command += ["--grid", json.dumps([list(point) for point in grid])]
     try:
         result = subprocess.run(
             command,

@@ -16,7 +16,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,13 +169,14 @@ class Project:
         )
 
     def _prepare(
-        self, config: Path | str, overrides: Sequence[str], gpus: int | None
+        self, config: Path | str, overrides: Sequence[str], gpus: int | None, check: bool = True
     ) -> tuple[Path, str, int]:
         path = self._config_path(config)
         for item in overrides:
             if "=" not in item:
                 raise ManagerError(f"not an override (expected key=value): {item!r}")
-        launcher.check_config(self.python, self.recipe_module, self.root, path, overrides)
+        if check:
+            launcher.check_config(self.python, self.recipe_module, self.root, path, overrides)
         text = launcher.apply_overrides(
             self.recipe_module, path.read_text(encoding="utf-8"), overrides
         )
@@ -235,9 +235,9 @@ class Project:
         if len(points) < 2 and not any("," in o for o in overrides):
             raise ManagerError("a sweep needs at least one override with several values (k=a,b)")
         path = self._config_path(config)
-        # Each `recipe check` is a fresh interpreter: check the grid points side by side.
-        with ThreadPoolExecutor(max_workers=min(4, len(points))) as pool:
-            prepared = list(pool.map(lambda point: self._prepare(path, point, gpus), points))
+        # One `recipe check` for the whole grid: torch and custom.py load once, not per point.
+        launcher.check_config(self.python, self.recipe_module, self.root, path, (), grid=points)
+        prepared = [self._prepare(path, point, gpus, check=False) for point in points]
         sweep_id = new_sweep_id(path.stem)
         for point, (_, text, wanted) in zip(points, prepared, strict=True):
             launcher.create_run(

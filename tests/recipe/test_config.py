@@ -318,3 +318,18 @@ def test_quick_and_full_problems_are_reported_together(project: Path) -> None:
     assert lines[1].startswith("configs/bad.yaml:4:3: MLP() has no argument 'hiden'")
     assert lines[2].startswith("configs/bad.yaml:6:13: unknown optimizer 'adamm'")
     assert lines[3] == "3 problem(s) found; nothing was trained."
+
+
+def test_a_sweep_grid_is_checked_in_one_process(project: Path) -> None:
+    grid = '[["model=mlp"], ["model=cnnn"], ["model=mlp", "trainer.max_epoch=1"]]'
+    result = run_recipe(["check", "configs/digits.yaml", "--grid", grid], project)
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("<command line>:1:1: unknown model 'cnnn'; did you mean 'cnn'?")
+    assert lines[0].endswith("(sweep point 2; e.g. model=cnnn)")
+    assert lines[1].startswith("<command line>:1:11: unknown key 'trainer.max_epoch'")
+    assert lines[1].endswith("(sweep point 3; e.g. model=mlp trainer.max_epoch=1)")
+    assert lines[2] == "2 problem(s) found in 3 point(s)."
+    valid = run_recipe(["check", "configs/digits.yaml", "--grid", '[["model=cnn"], []]'], project)
+    assert valid.returncode == 0, valid.stderr
+    assert valid.stdout == ""

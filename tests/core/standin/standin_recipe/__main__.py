@@ -19,6 +19,9 @@ def _overrides(config_text: str) -> dict[str, str]:
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["check"]:
+        if "--grid" in argv:  # a sweep: every point's overrides, checked together
+            grid = json.loads(argv[argv.index("--grid") + 1])
+            argv = argv[: argv.index("--grid")] + [o for point in grid for o in point]
         for index, item in enumerate(argv[2:]):
             if item == "standin.invalid=1":
                 print(f"<command line>:{index + 1}:1: standin.invalid is set", file=sys.stderr)

@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
+from recipe.annotations import type_hints, type_problem
 from recipe.builtins import BUILTINS, INJECTED, RESERVED, section_kind
 from recipe.config.errors import ConfigError, Position, Problem, did_you_mean
 from recipe.config.schema import REFERENCE, REFERENCE_LIST, SCHEMA, TARGET_KEY, Field
@@ -196,6 +197,12 @@ def check_signature(
                         f"(it accepts: {listing})",
                     )
                 )
+    hints = type_hints(target)
+    for key, value in kwargs.items():
+        if key in names and key in hints:
+            wrong = type_problem(value, hints[key])
+            if wrong:
+                problems.append((key, f"{title}() argument '{key}' {wrong}"))
     injected = set(INJECTED.get(kind, ()))
     for index, param in enumerate(keywordable):
         if index < positional or param.default is not inspect.Parameter.empty:

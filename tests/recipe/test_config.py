@@ -333,3 +333,43 @@ def test_a_sweep_grid_is_checked_in_one_process(project: Path) -> None:
     valid = run_recipe(["check", "configs/digits.yaml", "--grid", '[["model=cnn"], []]'], project)
     assert valid.returncode == 0, valid.stderr
     assert valid.stdout == ""
+
+
+def test_argument_types_are_checked_against_annotations(project: Path) -> None:
+    path = write(
+        project,
+        "types.yaml",
+        """\
+        data: {_target_: digits}
+        model:
+          _target_: mlp
+          hidden: 64
+          dropout: 1
+        optimizer:
+          _target_: adamw
+          lr: fast
+          betas: [0.9]
+        """,
+    )
+    result = run_recipe(["check", path], project)
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert lines[:3] == [
+        "configs/types.yaml:4:3: MLP() argument 'hidden' must be a list of integers, "
+        "got 64 (an integer)",
+        "configs/types.yaml:8:3: AdamW() argument 'lr' must be a number, got 'fast' (a string)",
+        "configs/types.yaml:9:3: AdamW() argument 'betas' must be a list of 2 values "
+        "(a number, a number), got a list",
+    ]
+    assert lines[3] == "3 problem(s) found; nothing was trained."  # dropout: 1 is a number
+
+
+def test_annotations_beyond_yaml_accept_anything() -> None:
+    from collections.abc import Callable
+
+    from recipe.annotations import type_problem
+
+    assert type_problem("anything", Callable[[int], int]) is None
+    assert type_problem({"_target_": "mlp"}, int) is None  # nested references are built first
+    assert type_problem(None, int | None) is None
+    assert type_problem(True, int) == "must be an integer, got True (true or false)"

@@ -15,7 +15,6 @@ import importlib
 import json
 import os
 import re
-import secrets
 import socket
 import subprocess
 import sys
@@ -24,8 +23,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-from ruamel.yaml import YAML
 
 import autotrain_tui
 from autotrain_tui.core.atomic import write_atomic
@@ -49,7 +46,7 @@ def new_run_id(config_stem: str, now: float | None = None) -> str:
     """`<config-stem>-YYYYmmdd-HHMMSS-<4 hex>`: readable, sortable, and unique in practice."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if now is None else now))
     stem = _ID_SAFE.sub("-", config_stem).strip("-.") or "run"
-    return f"{stem}-{stamp}-{secrets.token_hex(2)}"
+    return f"{stem}-{stamp}-{os.urandom(2).hex()}"
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -96,6 +93,8 @@ def requested_gpus(config_text: str, gpu_count: int) -> int:
     none otherwise, -1 is all of them, and `accelerator: cpu` is none at all.
     """
     try:
+        from ruamel.yaml import YAML  # only when launching: keeps the UI's start-up light
+
         data: Any = YAML(typ="safe").load(config_text)
     except Exception:
         data = None

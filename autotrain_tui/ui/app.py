@@ -1,9 +1,14 @@
 """The autotrain-tui application: sidebar, editor and run dashboard over one `Project`.
 
 The app owns the project-wide state — the runs list (a thread worker reads `runs/` every
-`poll_s` seconds and advances the queue now and then), the system sampler, and the user's
+`poll_s` seconds, advances the queue now and then, and stats the editor's file to notice
+changes made by someone else), the system sampler, and the user's
 actions — and pushes it into its panes. Every call into the core that can block runs off
 the UI thread; failures become one notification (`on_worker_state_changed`).
+
+Start-up is kept to what the first frame shows (the configs, the editor): dialogs, the
+dashboard and its chart, the system sampler and the run summaries are imported or built
+on first use, and the first runs poll and the default config's load come just after it.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -27,23 +32,21 @@ from textual.worker import Worker, WorkerState
 from autotrain_tui.core.errors import InvalidConfigError, ManagerError
 from autotrain_tui.core.project import Project
 from autotrain_tui.core.runs import RunRecord, RunStatus
-from autotrain_tui.core.sampler import SystemSampler, SystemSnapshot
-from autotrain_tui.ui.editing import discard_recovery, read_recovery, save_text
+from autotrain_tui.ui.editing import DiskState, discard_recovery, read_recovery, save_text
 from autotrain_tui.ui.messages import (
+    FileChangedOnDisk,
     OpenFileRequested,
     RunSelected,
     RunsRefreshed,
     SystemSampled,
 )
-from autotrain_tui.ui.run_summary import RunSummaries
-from autotrain_tui.ui.screens.choice import ChoiceScreen
-from autotrain_tui.ui.screens.confirm import ConfirmScreen
-from autotrain_tui.ui.screens.help import HelpScreen
-from autotrain_tui.ui.screens.launch import LaunchRequest, LaunchScreen
-from autotrain_tui.ui.screens.prompt import PromptScreen
-from autotrain_tui.ui.widgets.dashboard import RunDashboard
 from autotrain_tui.ui.widgets.editor import EditorPane, parse_located
 from autotrain_tui.ui.widgets.sidebar import Sidebar
+
+if TYPE_CHECKING:
+    from autotrain_tui.core.sampler import SystemSnapshot
+    from autotrain_tui.ui.run_summary import RunSummaries
+    from autotrain_tui.ui.widgets.dashboard import RunDashboard
 
 DEFAULT_CONFIG = "digits.yaml"
 STOP_GRACE_S = 30.0
@@ -77,6 +80,8 @@ class AutotrainApp(App[int | None]):
         Binding("s", "stop", "Stop"),
         Binding("k", "kill", "Kill"),
         Binding("r", "resume", "Resume"),
+        Binding("S", "stop_sweep", "Stop sweep", show=False),
+        Binding("R", "resume_sweep", "Resume sweep", show=False),
         Binding("o", "open_run_config", "Open config", show=False),
         Binding("n", "clone_run_config", "Clone", show=False),
         Binding("l", "log_scale", "Log scale", show=False),
@@ -87,7 +92,8 @@ class AutotrainApp(App[int | None]):
 
     DASHBOARD_ACTIONS = frozenset(
         {"stop", "kill", "resume", "open_run_config", "clone_run_config"}
-        | {"log_scale", "smoothing", "cycle_metric"}
+        | {"stop_sweep", "resume_sweep"}
+        | {"log_scale", "smoothing", "cycle_metric", "search_log"}
     )
     EDITOR_ACTIONS = frozenset({"save", "next_problem", "new_config"})
 
@@ -103,14 +109,14 @@ class AutotrainApp(App[int | None]):
     ) -> None:
         super().__init__()
         self.project = project
-        self.sampler: Sampler = sampler if sampler is not None else SystemSampler()
+        self._sampler = sampler  # the real one is made on first use: psutil/NVML set-up
         self.clock = clock
         self.poll_s = poll_s
         self.sample_s = sample_s
         self.open_default = open_default
         self.records: dict[str, RunRecord] = {}
         self.statuses: dict[str, RunStatus] | None = None
-        self._summaries = RunSummaries()
+        self._summaries: RunSummaries | None = None  # made by the poller, off the UI thread
         self._polls = 0
         self._polling = False
         self._sampling = False
@@ -122,8 +128,7 @@ class AutotrainApp(App[int | None]):
         with Horizontal(id="body"):
             yield Sidebar(id="sidebar")
             with ContentSwitcher(initial="editor", id="main"):
-                yield EditorPane(self.project, id="editor")
-                yield RunDashboard(id="dashboard")
+                yield EditorPane(self.project, id="editor")  # the dashboard: after the 1st frame
         yield Footer()
 
     @property
@@ -136,7 +141,17 @@ class AutotrainApp(App[int | None]):
 
     @property
     def dashboard(self) -> RunDashboard:
-        return self.query_one(RunDashboard)
+        from autotrain_tui.ui.widgets.dashboard import RunDashboard
+
+        return self.query_one("#dashboard", RunDashboard)
+
+    @property
+    def sampler(self) -> Sampler:
+        if self._sampler is None:
+            from autotrain_tui.core.sampler import SystemSampler
+
+            self._sampler = SystemSampler()
+        return self._sampler
 
     @property
     def current_pane(self) -> str | None:
@@ -145,10 +160,19 @@ class AutotrainApp(App[int | None]):
     def on_mount(self) -> None:
         self.sub_title = str(self.project.root)
         self.refresh_configs()
+        # The first frame needs only the configs listed; everything else (the runs poll, the
+        # default config in the editor with its highlighting and checks) comes right after.
+        self.call_after_refresh(self._after_first_frame)
+
+    async def _after_first_frame(self) -> None:
+        from autotrain_tui.ui.widgets.dashboard import RunDashboard
+
+        dashboard = RunDashboard(id="dashboard")
+        dashboard.display = False
+        await self.query_one("#main", ContentSwitcher).mount(dashboard)
         self.poll_runs()
         self.set_interval(self.poll_s, self.poll_runs)
         self.set_interval(self.sample_s, self.sample_system)
-        self.set_interval(1.0, self.check_disk)
         if self.open_default:
             default = self.project.configs_dir / DEFAULT_CONFIG
             configs = self.project.list_configs()
@@ -168,17 +192,33 @@ class AutotrainApp(App[int | None]):
     def poll_runs(self) -> None:
         if not self._polling:
             self._polling = True
-            self._poll_runs_worker(self._polls % QUEUE_EVERY == 0)
+            editor = self.editor
+            watched = None
+            if editor.path is not None and not self._disk_prompt_open:
+                watched = (editor.path, editor.disk_state)
+            self._poll_runs_worker(self._polls % QUEUE_EVERY == 0, watched)
             self._polls += 1
 
     @work(thread=True, group="runs-poll", name="runs poller", exit_on_error=False)
-    def _poll_runs_worker(self, advance_queue: bool) -> None:
+    def _poll_runs_worker(
+        self, advance_queue: bool, watched: tuple[Path, DiskState | None] | None
+    ) -> None:
+        """`runs/` read and summarised; the editor's file checked for outside changes."""
         try:
+            if watched is not None:
+                path, known = watched
+                seen = DiskState.of(path)
+                if seen != known:
+                    self.post_message(FileChangedOnDisk(path, known, seen))
             if advance_queue:
                 # A failed queue step is retried on the next tick; listing matters more.
                 with contextlib.suppress(ManagerError):
                     self.project.advance_queue()
             records = self.project.list_runs()
+            if self._summaries is None:
+                from autotrain_tui.ui.run_summary import RunSummaries
+
+                self._summaries = RunSummaries()
             summaries = self._summaries.update(records)
             self.post_message(RunsRefreshed(records, summaries))
         finally:
@@ -186,6 +226,8 @@ class AutotrainApp(App[int | None]):
 
     @on(RunsRefreshed)
     def _runs_refreshed(self, message: RunsRefreshed) -> None:
+        if not self.query(Sidebar):  # a poll that lands while the app closes
+            return
         now = self.clock()
         previous = self.statuses
         self.records = {r.id: r for r in message.records}
@@ -223,7 +265,8 @@ class AutotrainApp(App[int | None]):
 
     @on(SystemSampled)
     def _system_sampled(self, message: SystemSampled) -> None:
-        self.dashboard.add_snapshot(message.snapshot)
+        if self.query("#dashboard"):
+            self.dashboard.add_snapshot(message.snapshot)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Every worker failure becomes one notification, never a crash."""
@@ -241,6 +284,8 @@ class AutotrainApp(App[int | None]):
     @work(group="open-file", exclusive=True, name="open file", exit_on_error=False)
     async def open_file(self, path: Path) -> None:
         """Open `path` in the editor (asking about unsaved changes and recovery copies)."""
+        from autotrain_tui.ui.screens.choice import ChoiceScreen
+
         editor = self.editor
         self.query_one("#main", ContentSwitcher).current = "editor"
         if editor.path == path:
@@ -268,6 +313,8 @@ class AutotrainApp(App[int | None]):
 
     async def _settle_unsaved(self, doing: str) -> bool:
         """Ask what to do with unsaved edits; False when the user cancels."""
+        from autotrain_tui.ui.screens.choice import ChoiceScreen
+
         editor = self.editor
         if not editor.is_dirty:
             return True
@@ -306,15 +353,21 @@ class AutotrainApp(App[int | None]):
         if not self.editor.next_problem():
             self.notify("no problems", timeout=2)
 
-    def check_disk(self) -> None:
+    @on(FileChangedOnDisk)
+    def _file_changed_on_disk(self, message: FileChangedOnDisk) -> None:
         editor = self.editor
-        if self._disk_prompt_open or editor.path is None or not editor.changed_on_disk():
+        # A save or a reload since the check moved the editor's idea of the file: stale news.
+        if self._disk_prompt_open or editor.path != message.path:
+            return
+        if editor.disk_state != message.known:
             return
         self._disk_prompt_open = True
         self._offer_reload()
 
     @work(group="reload", name="reload prompt", exit_on_error=False)
     async def _offer_reload(self) -> None:
+        from autotrain_tui.ui.screens.confirm import ConfirmScreen
+
         editor = self.editor
         path = editor.path
         assert path is not None
@@ -345,6 +398,8 @@ class AutotrainApp(App[int | None]):
 
     @work(group="new-config", name="new config", exit_on_error=False)
     async def _new_config(self) -> None:
+        from autotrain_tui.ui.screens.prompt import PromptScreen
+
         editor = self.editor
         if not editor.is_config:
             self.notify("open a config first", severity="warning")
@@ -374,6 +429,8 @@ class AutotrainApp(App[int | None]):
     @work(group="launch", exclusive=True, name="launch", exit_on_error=False)
     async def launch_from_editor(self, ask: bool = False) -> None:
         """Save if needed, check, launch (or queue, or sweep) the editor's config."""
+        from autotrain_tui.ui.screens.launch import LaunchRequest, LaunchScreen
+
         editor = self.editor
         if not editor.is_config or editor.path is None:
             self.notify("open a config (configs/*.yaml) to launch it", severity="warning")
@@ -469,6 +526,8 @@ class AutotrainApp(App[int | None]):
 
     @work(group="control", name="run control", exit_on_error=False)
     async def _control(self, record: RunRecord, what: str) -> None:
+        from autotrain_tui.ui.screens.confirm import ConfirmScreen
+
         project = self.project
         try:
             if what == "stop":
@@ -506,6 +565,55 @@ class AutotrainApp(App[int | None]):
             self.notify(str(error), severity="error", timeout=8)
         self.poll_runs()
 
+    def action_stop_sweep(self) -> None:
+        record = self._shown_run()
+        if record is not None:
+            self._sweep_control(record, "stop")
+
+    def action_resume_sweep(self) -> None:
+        record = self._shown_run()
+        if record is not None:
+            self._sweep_control(record, "resume")
+
+    @work(group="control", name="sweep control", exit_on_error=False)
+    async def _sweep_control(self, record: RunRecord, what: str) -> None:
+        """Stop (asking first) or resume every run of the shown run's sweep."""
+        from autotrain_tui.ui.screens.confirm import ConfirmScreen
+
+        sweep = record.sweep
+        if sweep is None:
+            self.notify(f"{record.id} is not part of a sweep", severity="warning")
+            return
+        project = self.project
+        try:
+            if what == "stop":
+                runs = [r for r in self.records.values() if r.sweep == sweep and r.is_live]
+                if not runs:
+                    self.notify(f"sweep {sweep} has no queued or running run to stop")
+                    return
+                sure = await self.push_screen_wait(
+                    ConfirmScreen(
+                        f"Stop sweep {sweep}? Its {len(runs)} queued or running run(s) stop: "
+                        f"SIGTERM now (each saves a checkpoint), SIGKILL after "
+                        f"{STOP_GRACE_S:g}s; queued ones never start.",
+                        yes="Stop sweep",
+                        no="Cancel",
+                    )
+                )
+                if not sure:
+                    return
+                stopped = await asyncio.to_thread(project.stop_sweep, sweep, grace_s=STOP_GRACE_S)
+                self.notify(f"stopping sweep {sweep}: {len(stopped)} run(s)", timeout=6)
+            else:
+                resumed = await asyncio.to_thread(project.resume_sweep, sweep)
+                if resumed:
+                    self.notify(f"sweep {sweep}: {len(resumed)} run(s) resumed (queued)")
+                else:
+                    self.notify(f"sweep {sweep} has no stopped, failed or lost run to resume")
+        except ManagerError as error:
+            self.notify(str(error), severity="error", timeout=8)
+        self.poll_runs()
+
     def action_open_run_config(self) -> None:
         record = self._shown_run()
         if record is None:
@@ -525,6 +633,8 @@ class AutotrainApp(App[int | None]):
 
     @work(group="clone", name="clone config", exit_on_error=False)
     async def _clone(self, record: RunRecord) -> None:
+        from autotrain_tui.ui.screens.prompt import PromptScreen
+
         stem = Path(record.config or "config").stem
         name = await self.push_screen_wait(
             PromptScreen(
@@ -542,6 +652,10 @@ class AutotrainApp(App[int | None]):
         self.notify(f"cloned to {self._shown(target)}")
         self.refresh_configs()
         self.open_file(target)
+
+    def action_search_log(self) -> None:
+        self.dashboard.log_panel.focus()
+        self.dashboard.log_panel.action_search()
 
     def action_log_scale(self) -> None:
         self.dashboard.chart.toggle_log_scale()
@@ -567,6 +681,8 @@ class AutotrainApp(App[int | None]):
     # ---- app-wide ------------------------------------------------------------------------
 
     def action_help(self) -> None:
+        from autotrain_tui.ui.screens.help import HelpScreen  # DataTable: not needed at start
+
         self.push_screen(HelpScreen())
 
     def action_filter(self) -> None:
@@ -614,6 +730,21 @@ class AutotrainApp(App[int | None]):
             ("Stop run", "SIGTERM, then SIGKILL after the grace period (s)", self.action_stop),
             ("Kill run", "SIGKILL the run's processes, asks first (k)", self.action_kill),
             ("Resume run", "Continue a stopped/failed run from last.ckpt (r)", self.action_resume),
+            (
+                "Stop sweep",
+                "Stop every queued or running run of the run's sweep, asks first (S)",
+                self.action_stop_sweep,
+            ),
+            (
+                "Resume sweep",
+                "Resume the stopped, failed or lost runs of the run's sweep (R)",
+                self.action_resume_sweep,
+            ),
+            (
+                "Search log",
+                "Search the run's log; n / N walk the matches (/)",
+                self.action_search_log,
+            ),
             (
                 "Open run config",
                 "Open the config the run came from (o)",

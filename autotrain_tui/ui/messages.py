@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
 from autotrain_tui.core.runs import RunRecord
-from autotrain_tui.core.sampler import SystemSnapshot
-from autotrain_tui.ui.run_summary import RunSummary
+
+if TYPE_CHECKING:
+    from autotrain_tui.core.sampler import SystemSnapshot
+    from autotrain_tui.ui.editing import DiskState
+    from autotrain_tui.ui.run_summary import RunSummary
 
 
 @dataclass
@@ -69,6 +72,15 @@ class FullChecked(Message):
     generation: int
     ok: bool
     lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FileChangedOnDisk(Message):
+    """The editor's file is no longer as the editor last saw it (`known`): now `seen`."""
+
+    path: Path
+    known: DiskState | None
+    seen: DiskState | None
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Kept by the app's runs poller (a thread worker), so reading files never blocks the screen.
 A live run's `metrics.jsonl` is tailed incrementally; a finished run's is read once, from
-its last lines only, so opening a project with a thousand past runs stays fast.
+its first and last lines only, so opening a project with a thousand past runs stays fast.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from autotrain_tui.core.runs import RunRecord
 from autotrain_tui.core.tail import LineTail, MetricsTail
 from autotrain_tui.ui.metric_history import MetricHistory, Progress
 
-_LAST_LINES = 50
+_LAST_LINES = 12  # enough for the last progress record and the latest validation values
+_FIRST_LINE_MAX = 4096
 _POINTS_KEPT = 4
 
 
@@ -64,10 +65,17 @@ class RunSummaries:
 
 
 def _read_end(record: RunRecord) -> MetricHistory:
+    """A finished run's summary from the first record (which names the monitored metric)
+    and the last few (progress, latest values): two small reads, whatever the file's size."""
     history = MetricHistory(_POINTS_KEPT)
+    try:
+        with open(record.metrics_jsonl, "rb") as handle:
+            first = handle.readline(_FIRST_LINE_MAX)
+    except OSError:
+        return history
     _, lines = LineTail.from_last_lines(record.metrics_jsonl, _LAST_LINES)
     events = []
-    for line in lines:
+    for line in [first.decode("utf-8", errors="replace"), *lines]:
         try:
             event = json.loads(line)
         except ValueError:

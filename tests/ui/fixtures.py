@@ -34,6 +34,8 @@ def write_run(
     ended: bool = True,
     alive_pid: bool = False,
     log_lines: int = 30,
+    sweep: str | None = None,
+    pid: int | None = None,
 ) -> Path:
     """A run directory as the recipe and supervisor would leave it, with fixed numbers."""
     run_dir = root / "runs" / run_id
@@ -57,9 +59,13 @@ def write_run(
         "ended_at": started_at + done * 1.5 if ended else None,
         "exit_code": {"completed": 0, "failed": 1, "stopped": 3}.get(status),
     }
+    if sweep is not None:
+        record["sweep"] = sweep
     if alive_pid:
         me = psutil.Process()
         record.update(pid=me.pid, pgid=None, create_time=me.create_time())
+    if pid is not None:  # a process of the test's own, in its own group (pgid = pid)
+        record.update(pid=pid, pgid=pid, create_time=psutil.Process(pid).create_time())
     (run_dir / "run.json").write_text(json.dumps(record))
     events = [
         {"event": "start", "time": started_at, "step": 0, "monitor": "val/acc", "mode": "max"}

@@ -55,6 +55,7 @@ def test_editor_view(snap_compare, ui_project: Path, size: tuple[int, int]) -> N
     async def settle(pilot: Pilot[object]) -> None:
         await until(pilot, lambda: app.editor.full_check == "ok", "the full check")
         await until(pilot, lambda: len(app.sidebar.records) == 3, "the runs listed")
+        app.editor.text_area.cursor_blink = False  # the cursor shown, whatever the timing
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=size, run_before=settle)

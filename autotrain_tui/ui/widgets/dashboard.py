@@ -3,11 +3,15 @@
 The app hands it a record (`show_run`, then `update_record` on every poll); the dashboard
 owns the run's `MetricHistory` and a thread worker that tails `metrics.jsonl` and
 `stdout.log` every `POLL_S` seconds and posts what is new. Switching runs cancels the tail.
+
+The chart (plotext, the heaviest import of the UI) is mounted when the first run is shown,
+not at start-up: the first frame only needs the sidebar and the editor.
 """
 
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,18 +19,24 @@ from textual.containers import Vertical
 from textual.worker import get_current_worker
 
 from autotrain_tui.core.runs import RunRecord
-from autotrain_tui.core.sampler import SystemSnapshot
 from autotrain_tui.core.tail import LineTail, MetricsTail
 from autotrain_tui.ui.messages import LogLinesReceived, MetricsReceived
 from autotrain_tui.ui.metric_history import MetricHistory
 from autotrain_tui.ui.widgets.log_panel import LogPanel
-from autotrain_tui.ui.widgets.loss_chart import LossChart
+from autotrain_tui.ui.widgets.log_search import LogSearchBar
 from autotrain_tui.ui.widgets.run_header import RunHeader
 from autotrain_tui.ui.widgets.system_panel import SystemPanel
 
-POLL_S = 0.25
+if TYPE_CHECKING:
+    from autotrain_tui.core.sampler import SystemSnapshot
+    from autotrain_tui.ui.widgets.loss_chart import LossChart
+
+POLL_S = 0.25  # between reads while the run writes; backing off to IDLE_POLL_S when quiet
+IDLE_POLL_S = 0.5  # a metric still reaches the screen within a second
 LOG_BACKLOG = 500  # lines shown from the end of the log when a run is opened
-LOG_BATCH_MAX = 1_000  # newest lines kept from one poll; older ones are skipped (on disk)
+# Newest lines kept from one poll (4 a second); older ones are skipped (they stay on disk).
+# The panel shows a screenful; writing more per poll only slows keys down under a flood.
+LOG_BATCH_MAX = 250
 CATCH_UP_EVENTS = 5_000  # a metrics read this big means we are catching up: read again
 
 
@@ -38,16 +48,25 @@ class RunDashboard(Vertical):
         self.record: RunRecord | None = None
         self.history: MetricHistory | None = None
         self.now = 0.0
+        self._chart: LossChart | None = None
 
     def compose(self) -> ComposeResult:
         yield RunHeader("no run selected", id="run-header")
-        yield LossChart(id="chart")
         yield LogPanel(id="log")
+        bar = LogSearchBar(id="log-search")
+        bar.display = False
+        yield bar
         yield SystemPanel(id="system")
 
     @property
     def chart(self) -> LossChart:
-        return self.query_one(LossChart)
+        """The loss chart, mounted above the log on first use."""
+        if self._chart is None:
+            from autotrain_tui.ui.widgets.loss_chart import LossChart
+
+            self._chart = LossChart(id="chart")
+            self.mount(self._chart, before=self.log_panel)
+        return self._chart
 
     @property
     def log_panel(self) -> LogPanel:
@@ -60,6 +79,7 @@ class RunDashboard(Vertical):
         self.history = MetricHistory()
         self.chart.show_history(self.history)
         self.log_panel.reset()
+        self.search_bar.display = False
         self.query_one(SystemPanel).show_run(record.id)
         self._render_header()
         self._tail(record)
@@ -85,6 +105,7 @@ class RunDashboard(Vertical):
         if backlog:
             self.post_message(LogLinesReceived(record.id, backlog))
         metrics = MetricsTail(record.metrics_jsonl)
+        sleep = POLL_S
         while not worker.is_cancelled:
             events = metrics.read_events()
             if events:
@@ -93,8 +114,10 @@ class RunDashboard(Vertical):
             if lines:
                 skipped = max(0, len(lines) - LOG_BATCH_MAX)
                 self.post_message(LogLinesReceived(record.id, lines[skipped:], skipped))
-            if len(events) < CATCH_UP_EVENTS:
-                time.sleep(POLL_S)
+            if len(events) >= CATCH_UP_EVENTS:
+                continue
+            sleep = POLL_S if events or lines else min(IDLE_POLL_S, sleep * 1.5)
+            time.sleep(sleep)
 
     @on(MetricsReceived)
     def _metrics_received(self, message: MetricsReceived) -> None:
@@ -104,6 +127,38 @@ class RunDashboard(Vertical):
         if self.history.add(message.events):
             self.chart.data_changed()
             self._render_header()
+
+    # ---- log search ------------------------------------------------------------------------
+
+    @property
+    def search_bar(self) -> LogSearchBar:
+        return self.query_one(LogSearchBar)
+
+    @on(LogPanel.SearchRequested)
+    def _search_requested(self, message: LogPanel.SearchRequested) -> None:
+        message.stop()
+        self.search_bar.open(message.query)
+
+    @on(LogSearchBar.Changed)
+    def _search_changed(self, message: LogSearchBar.Changed) -> None:
+        message.stop()
+        self.log_panel.search(message.query)
+        self.search_bar.show_count(*self.log_panel.match_position())
+
+    @on(LogSearchBar.Stepped)
+    def _search_stepped(self, message: LogSearchBar.Stepped) -> None:
+        message.stop()
+        log = self.log_panel
+        if log.search_query != message.query:
+            log.search(message.query)
+        else:
+            log.step_match(older=True)
+        self.search_bar.show_count(*log.match_position())
+
+    @on(LogSearchBar.Closed)
+    def _search_closed(self, message: LogSearchBar.Closed) -> None:
+        message.stop()
+        self.log_panel.focus()
 
     @on(LogLinesReceived)
     def _log_received(self, message: LogLinesReceived) -> None:

@@ -29,6 +29,8 @@ def render_header(record: RunRecord, history: MetricHistory | None, now: float) 
         how = "kill" if record.stop_requested == "kill" else f"stopping (grace {grace or 0:g}s)"
         text.append(f" · {how}", style="yellow")
     text.append(f"  {record.id}", style="bold")
+    if record.sweep:
+        text.append(f" · sweep {record.sweep}", style="dim")
     text.append("\n")
     progress = history.progress if history else None
     fraction = progress.fraction if progress else None
@@ -64,8 +66,19 @@ def render_header(record: RunRecord, history: MetricHistory | None, now: float) 
     return text
 
 
+def _lines(text: Text) -> int:
+    return text.plain.count("\n") + 1
+
+
 class RunHeader(Static):
     """Re-rendered whenever the record, the history or the clock moves."""
 
+    _shown: Text | None = None
+
     def show(self, record: RunRecord, history: MetricHistory | None, now: float) -> None:
-        self.update(render_header(record, history, now))
+        text = render_header(record, history, now)
+        if text != self._shown:  # most polls change nothing but the clock, often not even it
+            # The same number of lines (the usual tick) needs a repaint, not a new layout.
+            same_height = self._shown is not None and _lines(self._shown) == _lines(text)
+            self._shown = text
+            self.update(text, layout=not same_height)

@@ -2,13 +2,16 @@
 
 The app pushes data in (`show_configs`, `show_runs`); choosing an entry posts
 `OpenFileRequested` or `RunSelected`. The filter matches a run's id, status and config, so
-`running` or `failed` filters by status; `space` marks runs for the compare view.
+`running` or `failed` filters by status; `space` marks runs for the compare view. The list
+shows the newest `MAX_RUNS_SHOWN` runs that match (the rest are a filter away) and, on a
+poll that only moved clocks and metrics, replaces just the lines that changed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -21,7 +24,15 @@ from textual.widgets.option_list import Option
 from autotrain_tui.core.runs import RunRecord
 from autotrain_tui.ui.format import STATUS_GLYPH, STATUS_STYLE, duration, number, short_metric_name
 from autotrain_tui.ui.messages import OpenFileRequested, RunSelected
-from autotrain_tui.ui.run_summary import RunSummary
+
+if TYPE_CHECKING:
+    from autotrain_tui.ui.run_summary import RunSummary
+
+
+# The runs list shows the newest this many (matching the filter); older ones are a filter
+# away. A thousand two-line rows would cost the list a few hundred ms to lay out.
+MAX_RUNS_SHOWN = 200
+MORE_RUNS_ID = "-more-runs-"
 
 
 def run_elapsed(record: RunRecord, now: float) -> float | None:
@@ -61,7 +72,7 @@ class RunList(OptionList):
         sidebar = self.parent
         if isinstance(sidebar, Sidebar) and self.highlighted is not None:
             option = self.get_option_at_index(self.highlighted)
-            if option.id is not None:
+            if option.id is not None and option.id != MORE_RUNS_ID:
                 sidebar.toggle_mark(option.id)
 
 
@@ -77,6 +88,7 @@ class Sidebar(Vertical):
         self.now = 0.0
         self._shown_configs: list[str] | None = None
         self._shown_runs: list[tuple[str, str]] | None = None
+        self._shown_title = ""
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="/ filter (text or status)", id="filter")
@@ -136,22 +148,37 @@ class Sidebar(Vertical):
             for r in self.records
             if not wanted or wanted in f"{r.id} {r.status.value} {r.config or ''}".lower()
         ]
+        title = f"Runs ({len(shown)}/{len(self.records)})" if wanted else f"Runs ({len(shown)})"
+        if title != self._shown_title:  # an update re-lays out the sidebar: only on change
+            self._shown_title = title
+            self.query_one("#runs-title", Label).update(title)
+        hidden = max(0, len(shown) - MAX_RUNS_SHOWN)
         lines = [
             (r.id, run_line(r, self.summaries.get(r.id), self.now, r.id in self.marked))
-            for r in shown
+            for r in shown[:MAX_RUNS_SHOWN]
         ]
+        if hidden:
+            more = Text(f" … {hidden} older (/ to filter)", style="dim italic")
+            lines.append((MORE_RUNS_ID, more))
         key = [(run_id, text.plain) for run_id, text in lines]
-        title = f"Runs ({len(shown)}/{len(self.records)})" if wanted else f"Runs ({len(shown)})"
-        self.query_one("#runs-title", Label).update(title)
         if key == self._shown_runs:
             return
-        self._shown_runs = key
         runs = self.query_one("#runs", RunList)
+        previous_key, self._shown_runs = self._shown_runs, key
+        if previous_key is not None and [k for k, _ in previous_key] == [k for k, _ in key]:
+            # Same runs in the same order (the usual poll: a clock or a metric moved):
+            # replace only the lines that changed, keeping the list's scroll and cursor.
+            for index, ((_, before), (_, text)) in enumerate(zip(previous_key, lines, strict=True)):
+                if before != text.plain:
+                    runs.replace_option_prompt_at_index(index, text)
+            return
         previous = None
         if runs.highlighted is not None and runs.highlighted < runs.option_count:
             previous = runs.get_option_at_index(runs.highlighted).id
         runs.clear_options()
         runs.add_options([Option(text, id=run_id) for run_id, text in lines])
+        if hidden:
+            runs.disable_option(MORE_RUNS_ID)
         ids = [run_id for run_id, _ in lines]
         if previous in ids:
             runs.highlighted = ids.index(previous)
@@ -167,14 +194,15 @@ class Sidebar(Vertical):
     @on(OptionList.OptionSelected, "#runs")
     def _run_chosen(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        if event.option.id:
+        if event.option.id and event.option.id != MORE_RUNS_ID:
             self.post_message(RunSelected(event.option.id))
 
     def _shown_runs_ids(self) -> list[str]:
-        return [run_id for run_id, _ in self._shown_runs or []]
+        return [run_id for run_id, _ in self._shown_runs or [] if run_id != MORE_RUNS_ID]
 
     def highlighted_run(self) -> str | None:
         runs = self.query_one("#runs", RunList)
         if runs.highlighted is None or runs.highlighted >= runs.option_count:
             return None
-        return runs.get_option_at_index(runs.highlighted).id
+        run_id = runs.get_option_at_index(runs.highlighted).id
+        return None if run_id == MORE_RUNS_ID else run_id

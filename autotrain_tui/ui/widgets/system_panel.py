@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import Static
 
-from autotrain_tui.core.sampler import GpuSnapshot, SystemSnapshot
 from autotrain_tui.ui.format import size
+
+if TYPE_CHECKING:
+    from autotrain_tui.core.sampler import GpuSnapshot, SystemSnapshot
 
 HISTORY = 24
 _BARS = "▁▂▃▄▅▆▇█"
@@ -29,6 +32,10 @@ def sparkline(values: Sequence[float], top: float = 100.0) -> str:
     return "".join(out)
 
 
+def _lines(text: Text) -> int:
+    return text.plain.count("\n") + 1
+
+
 class SystemPanel(Static):
     """GPUs, the run's processes, the host."""
 
@@ -39,6 +46,7 @@ class SystemPanel(Static):
         self._util: dict[int, deque[float]] = {}
         self._mem: dict[int, deque[float]] = {}
         self._cpu: deque[float] = deque(maxlen=HISTORY)
+        self._shown: Text | None = None
 
     def show_run(self, run_id: str | None) -> None:
         self.run_id = run_id
@@ -85,7 +93,10 @@ class SystemPanel(Static):
             f"{sparkline(self._cpu)} · mem {size(host.memory_used_bytes)}"
             f"/{size(host.memory_total_bytes)}"
         )
-        self.update(text)
+        if text != self._shown:
+            same_height = self._shown is not None and _lines(self._shown) == _lines(text)
+            self._shown = text
+            self.update(text, layout=not same_height)
 
     def _gpu_line(self, text: Text, gpu: GpuSnapshot) -> None:
         text.append(f"GPU{gpu.index} ", style="bold")

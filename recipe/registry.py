@@ -199,6 +199,8 @@ def check_signature(
                 )
     hints = type_hints(target)
     for key, value in kwargs.items():
+        if kind == "optimizer" and key == "lr" and value == "auto":
+            continue  # the learning-rate finder picks it before the optimizer is built
         if key in names and key in hints:
             wrong = type_problem(value, hints[key])
             if wrong:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autotrain_tui.ui.app import make_app
+from textual.pilot import Pilot
+
+from autotrain_tui.ui.app import AutotrainApp, make_app
 from autotrain_tui.ui.editing import recovery_path
 from autotrain_tui.ui.screens.choice import ChoiceScreen
 from autotrain_tui.ui.screens.confirm import ConfirmScreen
@@ -65,9 +67,20 @@ async def test_switching_with_unsaved_changes_asks(ui_project: Path) -> None:
         assert app.editor.path == config and app.editor.is_dirty
         app.open_file(ui_project / "configs" / "digits_cnn.yaml")
         await until(pilot, lambda: isinstance(app.screen, ChoiceScreen), "the question")
-        await pilot.click("#choice-save")
+        await click_when_shown(pilot, app, "#choice-save")
         await until(pilot, lambda: app.editor.path.name == "digits_cnn.yaml", "the switch")
     assert config.read_text().startswith("# unsaved\n")
+
+
+async def click_when_shown(pilot: Pilot[object], app: AutotrainApp, selector: str) -> None:
+    """Click a dialog button once it is laid out (on a loaded machine that takes a while)."""
+    await until(
+        pilot,
+        lambda: bool(app.screen.query(selector)) and app.screen.query_one(selector).region.width,
+        f"{selector} on screen",
+    )
+    await pilot.pause()
+    await pilot.click(selector)
 
 
 async def test_recovery_copy_is_offered_on_next_start(ui_project: Path) -> None:
@@ -77,7 +90,7 @@ async def test_recovery_copy_is_offered_on_next_start(ui_project: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, ChoiceScreen), "the recovery offer")
         assert "recovery copy" in app.screen.question
-        await pilot.click("#choice-restore")
+        await click_when_shown(pilot, app, "#choice-restore")
         await until(pilot, lambda: app.editor.path == config, "the file open")
         assert app.editor.text.startswith("# edits that survived a crash")
         assert app.editor.is_dirty

@@ -25,15 +25,19 @@ STATUS_STYLE: dict[RunStatus, str] = {
 }
 
 
-def duration(seconds: float | None) -> str:
-    """`42s`, `3m05s`, `2h07m`, `3d04h`; `-` when unknown."""
+def duration(seconds: float | None, *, coarse: bool = False) -> str:
+    """`42s`, `3m05s`, `2h07m`, `3d04h`; `-` when unknown.
+
+    `coarse` drops the seconds after the first minute (`3m`): the runs list then changes once
+    a minute instead of every second, so a screen of long runs is not repainted for nothing.
+    """
     if seconds is None or math.isnan(seconds) or seconds < 0:
         return "-"
     s = int(seconds)
     if s < 60:
         return f"{s}s"
     if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
+        return f"{s // 60}m" if coarse else f"{s // 60}m{s % 60:02d}s"
     if s < 86400:
         return f"{s // 3600}h{(s % 3600) // 60:02d}m"
     return f"{s // 86400}d{(s % 86400) // 3600:02d}h"

@@ -119,6 +119,7 @@ def test_formatting() -> None:
         "1h01m",
         "1d01h",
     ]
+    assert [duration(s, coarse=True) for s in (5, 65, 3700)] == ["5s", "1m", "1h01m"]
     assert size(1536 * 2**20) == "1.5 GiB"
     assert number(0.97312) == "0.9731" and number(1.2e-5) == "1.20e-05"
     assert sparkline([0, 50, 100, 200]) == "▁▄██"

@@ -56,7 +56,7 @@ def run_line(record: RunRecord, summary: RunSummary | None, now: float, marked: 
         details.append(f"s{summary.progress.step}")
     else:
         details.append(record.status.value)
-    details.append(duration(run_elapsed(record, now)))
+    details.append(duration(run_elapsed(record, now), coarse=True))
     if summary is not None and summary.metric and summary.value is not None:
         details.append(f"{short_metric_name(summary.metric)} {number(summary.value)}")
     text.append("   " + " ".join(details), style="dim")

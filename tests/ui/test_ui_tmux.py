@@ -25,6 +25,10 @@ ENTRY = Path(sys.executable).parent / "autotrain-tui"
 @pytest.fixture
 def tmux_session(ui_project: Path) -> Iterator[str]:
     name = f"autotrain-e2e-{uuid.uuid4().hex[:8]}"
+    # The shipped default trains in ~4 s on an idle machine, which can end before the screen
+    # is read; this copy of it trains long enough to be watched, then killed.
+    default = ui_project / "configs" / "digits.yaml"
+    default.write_text(default.read_text().replace("max_epochs: 20", "max_epochs: 2000"))
     env = f"PYTHONPATH={REPO} AUTOTRAIN_TUI_FAKE_GPUS=0 TERM=xterm-256color COLORTERM=truecolor"
     command = f"cd {ui_project} && env {env} {ENTRY} ."
     subprocess.run(

@@ -295,7 +295,12 @@ def _cmd_stop(project: Project, args: argparse.Namespace) -> int:
             records.append(project.kill(run_id, wait=not args.no_wait))
         else:
             records.append(project.stop(run_id, grace_s=args.grace, wait=not args.no_wait))
-    if args.json:
+    return _report_runs(records, args.json)
+
+
+def _report_runs(records: list[RunRecord], as_json: bool) -> int:
+    """The runs as they stand after an action: `--json`, or one line each."""
+    if as_json:
         _emit_json({"runs": [run_json(r) for r in records]})
     else:
         for record in records:
@@ -310,12 +315,7 @@ def _cmd_resume(project: Project, args: argparse.Namespace) -> int:
         records = project.resume_sweep(args.sweep)
     else:
         records = [project.resume(args.run, queue=args.queue)]
-    if args.json:
-        _emit_json({"runs": [run_json(r) for r in records]})
-    else:
-        for record in records:
-            _say(record)
-    return 0
+    return _report_runs(records, args.json)
 
 
 def _cmd_rm(project: Project, args: argparse.Namespace) -> int:

@@ -22,28 +22,45 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 ENTRY = Path(sys.executable).parent / "autotrain-tui"
 
 
+# A private server (its own socket, no user config): nothing else on the machine is touched,
+# and no other server's settings (a default-size, a window-size policy) change the screen.
+SOCKET = f"autotrain-e2e-{uuid.uuid4().hex[:8]}"
+WIDTH, HEIGHT = 120, 40
+
+
+def tmux(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["tmux", "-L", SOCKET, "-f", "/dev/null", *args],
+        capture_output=True,
+        text=True,
+        check=check,
+    )
+
+
 @pytest.fixture
 def tmux_session(ui_project: Path) -> Iterator[str]:
-    name = f"autotrain-e2e-{uuid.uuid4().hex[:8]}"
+    name = "e2e"
     # The shipped default trains in ~4 s on an idle machine, which can end before the screen
     # is read; this copy of it trains long enough to be watched, then killed.
     default = ui_project / "configs" / "digits.yaml"
     default.write_text(default.read_text().replace("max_epochs: 20", "max_epochs: 2000"))
     env = f"PYTHONPATH={REPO} AUTOTRAIN_TUI_FAKE_GPUS=0 TERM=xterm-256color COLORTERM=truecolor"
     command = f"cd {ui_project} && env {env} {ENTRY} ."
-    subprocess.run(
-        ["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "40", command], check=True
-    )
+    size = ("-x", str(WIDTH), "-y", str(HEIGHT))
+    tmux("new-session", "-d", "-s", name, *size, command, check=True)
+    # Pin the size: with no client attached, nothing may shrink the window to 80x24.
+    tmux("set-option", "-t", name, "window-size", "manual", check=True)
+    tmux("resize-window", "-t", name, *size, check=True)
+    shown = tmux("display-message", "-p", "-t", name, "#{window_width}x#{window_height}")
+    assert shown.stdout.strip() == f"{WIDTH}x{HEIGHT}", f"tmux window is {shown.stdout!r}"
     try:
         yield name
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", name], check=False)
+        tmux("kill-server")
 
 
 def capture(session: str) -> str:
-    return subprocess.run(
-        ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True, check=False
-    ).stdout
+    return tmux("capture-pane", "-p", "-t", session).stdout
 
 
 def wait_screen(session: str, *needles: str, timeout: float = 120.0) -> str:
@@ -58,13 +75,15 @@ def wait_screen(session: str, *needles: str, timeout: float = 120.0) -> str:
 
 
 def keys(session: str, *names: str) -> None:
-    subprocess.run(["tmux", "send-keys", "-t", session, *names], check=True)
+    tmux("send-keys", "-t", session, *names, check=True)
 
 
 def test_launch_watch_and_kill_in_a_real_terminal(ui_project: Path, tmux_session: str) -> None:
     wait_screen(tmux_session, "digits.yaml", "✔ valid")
     keys(tmux_session, "C-r")
-    screen = wait_screen(tmux_session, "● running", "train loss", "run directory: runs/digits-")
+    # The log's first lines scroll away within a second at one line per epoch, so the log is
+    # recognised by the per-epoch lines that stay on screen while the run trains.
+    screen = wait_screen(tmux_session, "● running", "train loss", "/2000  step ")
     runs = [p for p in (ui_project / "runs").iterdir() if (p / "run.json").is_file()]
     assert len(runs) == 1
     run_id = runs[0].name
@@ -84,6 +103,6 @@ def test_launch_watch_and_kill_in_a_real_terminal(ui_project: Path, tmux_session
     deadline = time.monotonic() + 20
     ended = False
     while not ended and time.monotonic() < deadline:
-        ended = subprocess.run(["tmux", "has-session", "-t", tmux_session]).returncode != 0
+        ended = tmux("has-session", "-t", tmux_session).returncode != 0
         time.sleep(0.2)
     assert ended, "q did not quit the UI"

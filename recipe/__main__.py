@@ -11,8 +11,14 @@ Exit status: 0 ok, 1 training failed, 2 invalid config or command line, 3 stoppe
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
+import logging
+import os
 import signal
 import sys
+import threading
+from typing import NoReturn
 
 from recipe import EXIT_CONFIG_ERROR, EXIT_OK
 
@@ -91,5 +97,29 @@ def main(argv: list[str] | None = None) -> int:
     return predict(args.run_dir, args.inputs)
 
 
+def exit_after_cleanup(status: int) -> NoReturn:
+    """Exit with `status` once all the process's own clean-up ran, skipping module teardown.
+
+    With torch and Lightning loaded (about 5,000 modules), CPython's shutdown spends about a
+    second freeing module state that the operating system reclaims at once anyway — a second
+    between a run's last checkpoint and its exit status, which the supervisor, the queue and
+    the UI all wait for. Everything a normal exit does that matters still happens, in the
+    same order: non-daemon threads are joined, atexit handlers run (Lightning's loggers,
+    TensorBoard writers, DataLoader worker shutdown, logging, a user's own handlers), and
+    the standard streams are flushed. Only the teardown of modules is skipped.
+    """
+    current = threading.current_thread()
+    for thread in threading.enumerate():
+        if thread is not current and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        # A closed pipe or stream: nothing more can be said there.
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_after_cleanup(main())

@@ -289,3 +289,26 @@ def test_ctrl_c_stops_gracefully_too(project: Path) -> None:
     assert process.returncode == EXIT_STOPPED, output
     assert "received SIGINT: stopping after this batch" in output
     assert (project / "r" / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_fast_exit_still_runs_threads_atexit_handlers_and_flushes(project: Path) -> None:
+    """The recipe skips module teardown at exit; everything else a normal exit does happens."""
+    (project / "custom.py").write_text(
+        "import atexit, pathlib, threading, time, sys\n"
+        "def _late_write():\n"
+        "    time.sleep(0.5)\n"
+        "    pathlib.Path('thread-done').write_text('joined')\n"
+        "threading.Thread(target=_late_write, daemon=False).start()\n"
+        "atexit.register(lambda: pathlib.Path('atexit-done').write_text('ran'))\n"
+        "sys.stdout.write('unflushed tail without a newline')\n"
+    )
+    result = run_recipe(
+        ["train", "configs/digits.yaml", "trainer.max_epochs=1", "--run-dir", "r"], project
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (project / "thread-done").read_text() == "joined"
+    assert (project / "atexit-done").read_text() == "ran"
+    assert "unflushed tail without a newline" in result.stdout
+    assert "best val/acc:" in result.stdout
+    events = list((project / "r" / "tb").rglob("events.out.tfevents.*"))
+    assert events and all(e.stat().st_size > 0 for e in events)

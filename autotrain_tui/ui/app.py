@@ -160,6 +160,10 @@ class AutotrainApp(App[int | None]):
     def on_mount(self) -> None:
         self.sub_title = str(self.project.root)
         self.refresh_configs()
+        # Until the default config reaches the editor (just after the first frame), the
+        # configs list has focus: keys typed at once (q, ?, ctrl+r) act, and none lands in
+        # the filter box, which Textual would focus first as the first focusable widget.
+        self.query_one("#configs").focus()
         # The first frame needs only the configs listed; everything else (the runs poll, the
         # default config in the editor with its highlighting and checks) comes right after.
         self.call_after_refresh(self._after_first_frame)

@@ -6,11 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from autotrain_tui.ui.app import AutotrainApp, make_app
 from autotrain_tui.ui.editing import recovery_path
 from autotrain_tui.ui.screens.choice import ChoiceScreen
 from autotrain_tui.ui.screens.confirm import ConfirmScreen
+from autotrain_tui.ui.screens.help import HelpScreen
 from tests.ui.fixtures import FixedSampler
 from tests.ui.test_ui_runs import SIZE, until
 
@@ -121,3 +123,18 @@ async def test_python_file_gets_syntax_problems(ui_project: Path) -> None:
         app.editor.text_area.insert("def broken(:\n")
         await until(pilot, lambda: app.editor.problems, "the syntax error")
         assert app.editor.problems[0][0] == 1
+
+
+async def test_keys_typed_before_the_editor_loads_act_and_never_land_in_the_filter(
+    ui_project: Path,
+) -> None:
+    # open_default=False: the moment before the default config reaches the editor, held.
+    app = make_app(ui_project, sampler=FixedSampler(gpus=False), poll_s=0.5, open_default=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help screen")
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, HelpScreen), "help closed")
+        assert app.query_one("#filter", Input).value == ""
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running, "q to quit")

@@ -446,31 +446,29 @@ def flood_and_metrics(tmux: Tmux, tmp: Path, presses: int, million: int) -> list
                 )
             )
 
-            # Memory: a million lines as fast as the UI will take them (100k lines/s).
+            # Memory: a million lines as fast as the UI will take them (100k lines/s), in two
+            # halves. Bounded means the second half adds nothing: the panel keeps its last
+            # lines and the rest stays on disk. (The first half fills the panel and Python's
+            # allocator arenas, which is why the figure before the stream is not the baseline
+            # of boundedness.)
             control.write_text("0")
             time.sleep(1.0)
             rss_before = ui.memory_info().rss
-            size_before = (run_dir / "stdout.log").stat().st_size
-            control.write_text("100000")
-            target_bytes = size_before + million * 75
-            deadline = time.monotonic() + million / 100_000 * 3 + 30
-            while (run_dir / "stdout.log").stat().st_size < target_bytes:
-                if time.monotonic() > deadline:
-                    break
-                time.sleep(0.2)
-            control.write_text("0")
-            time.sleep(2.0)
-            lines = _count_lines(run_dir / "stdout.log")
-            rss_after = ui.memory_info().rss
-            growth = rss_after / rss_before
+            log = run_dir / "stdout.log"
+            half = million // 2
+            rss_mid = stream_lines(ui, control, log, half)
+            lines_mid = _count_lines(log)
+            rss_after = stream_lines(ui, control, log, half)
+            lines = _count_lines(log)
+            growth = rss_after / rss_mid
             rows.append(
                 Row(
-                    f"RSS after {lines / 1e6:.2f}M log lines streamed",
-                    f"{rss_after / 2**20:.0f} MiB",
+                    f"RSS after {lines_mid / 1e6:.2f}M / {lines / 1e6:.2f}M log lines streamed",
+                    f"{rss_mid / 2**20:.0f} / {rss_after / 2**20:.0f} MiB",
                     f"{rss_before / 2**20:.0f} MiB before the stream",
-                    f"{growth:.2f}x",
-                    "bounded (< 1.25x)",
-                    growth < 1.25,
+                    f"{growth:.2f}x over the 2nd half",
+                    "bounded (2nd half < 1.05x)",
+                    growth < 1.05,
                 )
             )
 
@@ -505,6 +503,19 @@ def flood_and_metrics(tmux: Tmux, tmp: Path, presses: int, million: int) -> list
     finally:
         stop_process(proc)
     return rows
+
+
+def stream_lines(ui: Any, control: Path, log: Path, count: int) -> int:
+    """Have the fake run write `count` more lines at 100,000 lines/s; the UI's RSS after."""
+    size_before = log.stat().st_size
+    control.write_text("100000")
+    target_bytes = size_before + count * 75
+    deadline = time.monotonic() + count / 100_000 * 3 + 30
+    while log.stat().st_size < target_bytes and time.monotonic() < deadline:
+        time.sleep(0.2)
+    control.write_text("0")
+    time.sleep(2.0)  # the UI drains what was written
+    return int(ui.memory_info().rss)
 
 
 def _count_lines(path: Path) -> int:

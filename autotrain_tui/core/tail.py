@@ -66,10 +66,42 @@ class LineTail:
 
     def read_lines(self) -> list[str]:
         """The complete lines added since the last call (decoded UTF-8, newline stripped)."""
+        lines, _ = self.read_newest_lines(None)
+        return lines
+
+    def read_newest_lines(self, limit: int | None) -> tuple[list[str], int]:
+        """The newest `limit` complete lines added since the last call, and how many older
+        ones were passed over (all of them when `limit` is None: nothing is passed over).
+
+        A view that shows a screenful asks for that many: under a flood of thousands of
+        lines a second the older ones are counted in C (`bytes.count`), never decoded or
+        turned into Python strings, so a reader thread keeps the GIL only for a moment.
+        """
+        block = self._read_complete_block()
+        if not block:
+            return [], 0
+        skipped = 0
+        if limit is not None:
+            # Back over the newest `limit` lines: `newline` ends at the one before them.
+            newline = len(block) - 1
+            for _ in range(limit):
+                newline = block.rfind(b"\n", 0, newline)
+                if newline < 0:
+                    break
+            if newline >= 0:
+                skipped = block.count(b"\n", 0, newline + 1)
+                block = block[newline + 1 :]
+            if not block:  # limit 0: everything was passed over
+                return [], skipped
+        text = block[:-1].decode("utf-8", errors="replace")
+        return [line.rstrip("\r") for line in text.split("\n")], skipped
+
+    def _read_complete_block(self) -> bytes:
+        """The new complete lines as one bytes block ending in a newline (b"" when none)."""
         try:
             fd = os.open(self.path, os.O_RDONLY)
         except FileNotFoundError:
-            return []
+            return b""
         try:
             stat = os.fstat(fd)
             replaced = self._inode is not None and stat.st_ino != self._inode
@@ -80,20 +112,20 @@ class LineTail:
                 self.truncations += 1
             self._inode = stat.st_ino
             if stat.st_size == self.offset:
-                return []
+                return b""
             os.lseek(fd, self.offset, os.SEEK_SET)
             data = os.read(fd, min(self.max_chunk_bytes, stat.st_size - self.offset))
         finally:
             os.close(fd)
         self.offset += len(data)
         buffer = self._partial + data
-        *complete, partial = buffer.split(b"\n")
+        end = buffer.rfind(b"\n") + 1
+        block, partial = buffer[:end], buffer[end:]
         if len(partial) > self.max_line_bytes:
             # A line longer than we agree to hold: hand it out in pieces.
-            complete.append(partial)
-            partial = b""
+            block, partial = block + partial + b"\n", b""
         self._partial = partial
-        return [line.decode("utf-8", errors="replace").rstrip("\r") for line in complete]
+        return block
 
     @property
     def partial_line(self) -> str:

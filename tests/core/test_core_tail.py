@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from autotrain_tui.core.tail import LineTail, MetricsTail
 
@@ -27,6 +28,40 @@ def test_reads_only_new_lines_and_holds_the_partial_one(tmp_path: Path) -> None:
     assert tail.read_lines() == []
     _append(log, "o\nthree\n")
     assert tail.read_lines() == ["two", "three"]
+    assert tail.offset == log.stat().st_size
+
+
+@pytest.mark.parametrize(
+    ("limit", "lines", "skipped"),
+    [
+        (None, ["a", "b", "c", "d"], 0),
+        (10, ["a", "b", "c", "d"], 0),
+        (4, ["a", "b", "c", "d"], 0),
+        (2, ["c", "d"], 2),
+        (1, ["d"], 3),
+        (0, [], 4),
+    ],
+)
+def test_newest_lines_pass_over_older_ones_and_count_them(
+    tmp_path: Path, limit: int | None, lines: list[str], skipped: int
+) -> None:
+    log = tmp_path / "stdout.log"
+    tail = LineTail(log)
+    _append(log, "a\nb\r\nc\nd\npart")
+    assert tail.read_newest_lines(limit) == (lines, skipped)
+    assert tail.partial_line == "part"  # held back whatever the limit
+    _append(log, "ial é\n")
+    assert tail.read_newest_lines(limit) == (["partial é"] if limit != 0 else [], int(limit == 0))
+    assert tail.read_newest_lines(limit) == ([], 0)
+
+
+def test_newest_lines_of_a_flood_keep_up_with_its_end(tmp_path: Path) -> None:
+    log = tmp_path / "stdout.log"
+    tail = LineTail(log)
+    _append(log, "".join(f"line {i}\n" for i in range(100_000)))
+    lines, skipped = tail.read_newest_lines(250)
+    assert lines == [f"line {i}" for i in range(99_750, 100_000)]
+    assert skipped == 99_750
     assert tail.offset == log.stat().st_size
 
 

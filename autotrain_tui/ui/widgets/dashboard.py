@@ -110,10 +110,9 @@ class RunDashboard(Vertical):
             events = metrics.read_events()
             if events:
                 self.post_message(MetricsReceived(record.id, events))
-            lines = lines_tail.read_lines()
+            lines, skipped = lines_tail.read_newest_lines(LOG_BATCH_MAX)
             if lines:
-                skipped = max(0, len(lines) - LOG_BATCH_MAX)
-                self.post_message(LogLinesReceived(record.id, lines[skipped:], skipped))
+                self.post_message(LogLinesReceived(record.id, lines, skipped))
             if len(events) >= CATCH_UP_EVENTS:
                 continue
             sleep = POLL_S if events or lines else min(IDLE_POLL_S, sleep * 1.5)

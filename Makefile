@@ -15,6 +15,7 @@ run: $(STAMP)
 	$(BIN)/autotrain-tui .
 
 test: $(STAMP)
+	bash scripts/ensure_tmux.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

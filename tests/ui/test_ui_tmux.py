@@ -4,7 +4,6 @@ the run is killed from the UI and its process group is checked to be gone."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import time
@@ -18,7 +17,6 @@ from autotrain_tui.core.groups import group_members
 from autotrain_tui.core.runs import read_run
 from tests.helpers import REPO
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 ENTRY = Path(sys.executable).parent / "autotrain-tui"
 
 

@@ -41,7 +41,7 @@ from autotrain_tui.ui.messages import (
     SystemSampled,
 )
 from autotrain_tui.ui.widgets.editor import EditorPane, parse_located
-from autotrain_tui.ui.widgets.sidebar import Sidebar
+from autotrain_tui.ui.widgets.sidebar import MAX_RUNS_SHOWN, Sidebar
 
 if TYPE_CHECKING:
     from autotrain_tui.core.sampler import SystemSnapshot
@@ -214,17 +214,18 @@ class AutotrainApp(App[int | None]):
                 seen = DiskState.of(path)
                 if seen != known:
                     self.post_message(FileChangedOnDisk(path, known, seen))
-            if advance_queue:
-                # A failed queue step is retried on the next tick; listing matters more.
-                with contextlib.suppress(ManagerError):
-                    self.project.advance_queue()
             records = self.project.list_runs()
             if self._summaries is None:
                 from autotrain_tui.ui.run_summary import RunSummaries
 
                 self._summaries = RunSummaries()
-            summaries = self._summaries.update(records)
+            summaries = self._summaries.update(records, first_reads=MAX_RUNS_SHOWN)
             self.post_message(RunsRefreshed(records, summaries))
+            if advance_queue:
+                # After the list is out (a project's first list waits for nothing); what
+                # this starts shows on the next poll. A failed step is retried on a later one.
+                with contextlib.suppress(ManagerError):
+                    self.project.advance_queue()
         finally:
             self._polling = False
 

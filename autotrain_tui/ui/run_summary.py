@@ -36,9 +36,18 @@ class RunSummaries:
         self._tails: dict[str, MetricsTail] = {}
         self._histories: dict[str, MetricHistory] = {}
 
-    def update(self, records: Iterable[RunRecord]) -> dict[str, RunSummary]:
+    def update(
+        self, records: Iterable[RunRecord], first_reads: int | None = None
+    ) -> dict[str, RunSummary]:
+        """Summaries of `records`; at most `first_reads` finished runs are read for the first
+        time in this call (in the order given: newest first), the rest on later calls.
+
+        A project opened with a thousand past runs shows its newest runs' facts at once and
+        fills in the older ones over the next polls, instead of holding the list back.
+        """
         out: dict[str, RunSummary] = {}
         seen = set()
+        budget = first_reads
         for record in records:
             seen.add(record.id)
             history = self._histories.get(record.id)
@@ -53,6 +62,10 @@ class RunSummaries:
                 history.add(tail.read_events())  # the last records, then let the file go
                 del self._tails[record.id]
             elif history is None:
+                if budget is not None:
+                    if budget <= 0:
+                        continue  # read on a later call; the list shows its status meanwhile
+                    budget -= 1
                 history = self._histories[record.id] = _read_end(record)
             metric = history.key_metric()
             out[record.id] = RunSummary(

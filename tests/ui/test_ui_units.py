@@ -148,3 +148,14 @@ def test_run_summaries_read_finished_runs_from_their_end(tmp_path: Path) -> None
     assert summary.progress.step == 200
     assert summary.metric in ("val/loss", "train/loss", "val/acc")
     assert summary.value is not None
+
+
+def test_run_summaries_read_a_few_new_finished_runs_per_call(tmp_path: Path) -> None:
+    records = [
+        read_run(write_run(tmp_path, f"r{i}", "completed", started_at=T0 + i)) for i in range(5)
+    ]
+    summaries = RunSummaries()
+    assert sorted(summaries.update(records, first_reads=2)) == ["r0", "r1"]  # in the order given
+    assert sorted(summaries.update(records, first_reads=2)) == ["r0", "r1", "r2", "r3"]
+    assert sorted(summaries.update(records, first_reads=2)) == ["r0", "r1", "r2", "r3", "r4"]
+    assert summaries.update(records, first_reads=0)["r4"].progress.step == 200  # kept

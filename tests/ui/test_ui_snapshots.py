@@ -1,5 +1,6 @@
-"""Snapshots of the main views at 80x24 and 120x40, from fixed run directories, a fixed
-clock and a fixed sampler (its GPUs are fakes, labelled "FAKE GPU (tests)" on screen)."""
+"""Snapshots of the main views at 80x24 and 120x40 (the dashboard at 200x60 too), from fixed
+run directories, a fixed clock and a fixed sampler (its GPUs are fakes, labelled
+"FAKE GPU (tests)" on screen)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from autotrain_tui.ui.metric_history import MetricHistory
 from tests.ui.fixtures import NOW, T0, FixedSampler, write_run
 
 SIZES = [(80, 24), (120, 40)]
+# The dashboard also at a large terminal: the chart and log take the room, the sidebar does not.
+LARGE = (200, 60)
 
 
 def fixed_app(root: Path) -> AutotrainApp:
@@ -61,7 +64,7 @@ def test_editor_view(snap_compare, ui_project: Path, size: tuple[int, int]) -> N
     assert snap_compare(app, terminal_size=size, run_before=settle)
 
 
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("size", [*SIZES, LARGE], ids=lambda s: f"{s[0]}x{s[1]}")
 def test_dashboard_view(snap_compare, ui_project: Path, size: tuple[int, int]) -> None:
     app = fixed_app(ui_project)
 

@@ -159,3 +159,48 @@ def test_run_summaries_read_a_few_new_finished_runs_per_call(tmp_path: Path) -> 
     assert sorted(summaries.update(records, first_reads=2)) == ["r0", "r1", "r2", "r3"]
     assert sorted(summaries.update(records, first_reads=2)) == ["r0", "r1", "r2", "r3", "r4"]
     assert summaries.update(records, first_reads=0)["r4"].progress.step == 200  # kept
+
+
+async def test_system_panel_repaints_only_the_part_that_changed() -> None:
+    """A tick that moves only the host's CPU repaints one row, not the panel: over a slow
+    SSH link the idle dashboard's output is this panel's repaints. (No GPU here: a GPU's
+    own sparkline moves on every tick, so its row is repainted with the host's.)"""
+    from dataclasses import replace
+
+    from textual.app import App, ComposeResult
+    from textual.widgets import Static
+
+    from autotrain_tui.core.sampler import HostSnapshot, SystemSnapshot
+    from autotrain_tui.ui.widgets.system_panel import SystemPanel
+    from tests.ui.fixtures import NOW
+
+    class PanelApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield SystemPanel(id="system")
+
+    host = HostSnapshot(
+        cpu_percent=10.0, cpu_count=2, memory_used_bytes=2**30, memory_total_bytes=2**34
+    )
+    first = SystemSnapshot(time=NOW, host=host, gpus=(), gpu_message="no NVIDIA GPU (no driver)")
+    app = PanelApp()
+    async with app.run_test(size=(100, 10)) as pilot:
+        panel = app.query_one(SystemPanel)
+        panel.show_run("r1")
+        panel.add_snapshot(first)
+        await pilot.pause()
+        updates: dict[str, int] = {}
+        for part in SystemPanel.PARTS:
+            static = panel.query_one(f"#system-{part}", Static)
+            original = static.update
+
+            def counted(*args, _part=part, _original=original, **kwargs):  # type: ignore[no-untyped-def]
+                updates[_part] = updates.get(_part, 0) + 1
+                return _original(*args, **kwargs)
+
+            static.update = counted  # type: ignore[method-assign]
+        panel.add_snapshot(replace(first, host=replace(host, cpu_percent=55.0)))
+        await pilot.pause()
+        assert updates == {"host": 1}
+        assert "host CPU  55% of 2" in panel.render_text()
+        assert "no NVIDIA GPU (no driver)" in panel.render_text()
+        assert "run  no live processes" in panel.render_text()

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.widgets import Static
 
 from autotrain_tui.ui.format import size
@@ -36,17 +38,28 @@ def _lines(text: Text) -> int:
     return text.plain.count("\n") + 1
 
 
-class SystemPanel(Static):
-    """GPUs, the run's processes, the host."""
+class SystemPanel(Vertical):
+    """GPUs, the run's processes, the host: three parts, each repainted only when it changed."""
+
+    PARTS = ("gpus", "run", "host")
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("sampling…", id=id)
+        super().__init__(id=id)
         self.run_id: str | None = None
         self.snapshot: SystemSnapshot | None = None
         self._util: dict[int, deque[float]] = {}
         self._mem: dict[int, deque[float]] = {}
         self._cpu: deque[float] = deque(maxlen=HISTORY)
-        self._shown: Text | None = None
+        self._shown: dict[str, Text] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static("sampling…", id="system-gpus")
+        yield Static(id="system-run")
+        yield Static(id="system-host")
+
+    def render_text(self) -> str:
+        """What the panel shows, as plain text (for tests and the command line)."""
+        return "\n".join(self._shown[part].plain for part in self.PARTS if part in self._shown)
 
     def show_run(self, run_id: str | None) -> None:
         self.run_id = run_id
@@ -66,37 +79,41 @@ class SystemPanel(Static):
     def _redraw(self) -> None:
         snapshot = self.snapshot
         if snapshot is None:
-            self.update("sampling…")
-            return
-        text = Text(no_wrap=True, overflow="ellipsis")
+            return  # "sampling…" until the first snapshot
+        gpus = Text(no_wrap=True, overflow="ellipsis")
         if snapshot.gpus:
             for gpu in snapshot.gpus:
-                self._gpu_line(text, gpu)
+                self._gpu_line(gpus, gpu)
+            gpus.rstrip()
         else:
-            text.append(snapshot.gpu_message or "no NVIDIA GPU", style="dim")
-            text.append("\n")
+            gpus.append(snapshot.gpu_message or "no NVIDIA GPU", style="dim")
+        run = Text(no_wrap=True, overflow="ellipsis")
         usage = snapshot.run(self.run_id) if self.run_id else None
-        text.append("run  ", style="bold")
+        run.append("run  ", style="bold")
         if usage is not None and usage.alive:
-            text.append(
+            run.append(
                 f"{usage.process_count} proc · CPU {usage.cpu_percent:.0f}% · "
                 f"RSS {size(usage.rss_bytes)}"
             )
             if usage.gpu_memory_bytes is not None:
-                text.append(f" · GPU mem {size(usage.gpu_memory_bytes)}")
+                run.append(f" · GPU mem {size(usage.gpu_memory_bytes)}")
         else:
-            text.append("no live processes", style="dim")
+            run.append("no live processes", style="dim")
         host = snapshot.host
-        text.append("\nhost ", style="bold")
-        text.append(
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append("host ", style="bold")
+        line.append(
             f"CPU {host.cpu_percent:3.0f}% of {host.cpu_count} "
             f"{sparkline(self._cpu)} · mem {size(host.memory_used_bytes)}"
             f"/{size(host.memory_total_bytes)}"
         )
-        if text != self._shown:
-            same_height = self._shown is not None and _lines(self._shown) == _lines(text)
-            self._shown = text
-            self.update(text, layout=not same_height)
+        for part, text in zip(self.PARTS, (gpus, run, line), strict=True):
+            shown = self._shown.get(part)
+            if text != shown:
+                # The same number of lines (the usual tick) needs a repaint, not a new layout.
+                same_height = shown is not None and _lines(shown) == _lines(text)
+                self._shown[part] = text
+                self.query_one(f"#system-{part}", Static).update(text, layout=not same_height)
 
     def _gpu_line(self, text: Text, gpu: GpuSnapshot) -> None:
         text.append(f"GPU{gpu.index} ", style="bold")

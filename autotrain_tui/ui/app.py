@@ -171,10 +171,10 @@ class AutotrainApp(App[int | None]):
     async def _after_first_frame(self) -> None:
         from autotrain_tui.ui.widgets.dashboard import RunDashboard
 
+        self.poll_runs()  # first: with a thousand past runs, listing them takes the longest
         dashboard = RunDashboard(id="dashboard")
         dashboard.display = False
         await self.query_one("#main", ContentSwitcher).mount(dashboard)
-        self.poll_runs()
         self.set_interval(self.poll_s, self.poll_runs)
         self.set_interval(self.sample_s, self.sample_system)
         if self.open_default:
@@ -243,6 +243,8 @@ class AutotrainApp(App[int | None]):
                 if before is not None and before.is_live and record.status.is_finished:
                     self._notify_finished(record)
         self.sidebar.show_runs(message.records, message.summaries, now)
+        if not self.query("#dashboard"):  # the first poll can land before it is mounted
+            return
         shown = self.dashboard.record
         if shown is not None and shown.id in self.records:
             self.dashboard.update_record(self.records[shown.id], now)

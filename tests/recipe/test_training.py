@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -312,3 +313,47 @@ def test_fast_exit_still_runs_threads_atexit_handlers_and_flushes(project: Path)
     assert "best val/acc:" in result.stdout
     events = list((project / "r" / "tb").rglob("events.out.tfevents.*"))
     assert events and all(e.stat().st_size > 0 for e in events)
+
+
+def test_a_finished_run_with_dataloader_workers_leaves_no_process(project: Path) -> None:
+    """The fast exit skips object teardown (finalizers included), so nothing may rely on it
+    to end DataLoader workers: none of the run's group may outlive it. (Today Lightning ends
+    the workers with each epoch's iteration; this guards the outcome, whatever does it.)"""
+    import psutil
+
+    process = start_recipe(
+        [
+            "train",
+            "configs/image_folder.yaml",
+            "trainer.max_epochs=1",
+            "dataloader.num_workers=2",
+            "--run-dir",
+            "r",
+        ],
+        project,
+    )
+    group = process.pid  # its own session: the group id is its pid
+
+    def members() -> set[int]:
+        found = set()
+        for proc in psutil.process_iter():
+            try:
+                if os.getpgid(proc.pid) == group:
+                    found.add(proc.pid)
+            except (ProcessLookupError, psutil.Error):
+                continue
+        return found
+
+    seen: set[int] = set()
+    try:
+        deadline = time.monotonic() + 240
+        while process.poll() is None and time.monotonic() < deadline:
+            seen |= members()
+            time.sleep(0.1)
+        output = process.stdout.read() if process.stdout else ""
+    finally:
+        if process.poll() is None:
+            os.killpg(group, signal.SIGKILL)
+    assert process.returncode == 0, output
+    assert len(seen) >= 3, f"expected the recipe and its workers, saw {len(seen)} processes"
+    wait_for(lambda: not members(), timeout=10, what="the group to be empty")

@@ -171,10 +171,11 @@ class AutotrainApp(App[int | None]):
     async def _after_first_frame(self) -> None:
         from autotrain_tui.ui.widgets.dashboard import RunDashboard
 
-        self.poll_runs()  # first: with a thousand past runs, listing them takes the longest
         dashboard = RunDashboard(id="dashboard")
         dashboard.display = False
+        # Mounted before the first poll: once runs are listed, a user may open one at once.
         await self.query_one("#main", ContentSwitcher).mount(dashboard)
+        self.poll_runs()
         self.set_interval(self.poll_s, self.poll_runs)
         self.set_interval(self.sample_s, self.sample_system)
         if self.open_default:

@@ -139,11 +139,14 @@ def prepare_run_dir(config: ValidatedConfig, run_dir: str) -> None:
 
 
 class _DropLightningTips(logging.Filter):
-    """Keeps stdout.log about this run: no product tips, no 'configured so 100%' notes."""
+    """Keeps stdout.log about this run: no product tips, no 'configured so 100%' notes, and
+    no 'TPU available: False' on machines without one (the GPU line stays: it says whether
+    the run uses the GPU)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        return not (message.startswith("💡") or "was configured so 100%" in message)
+        no_tpu = message.startswith("TPU available: False")
+        return not (message.startswith("💡") or "was configured so 100%" in message or no_tpu)
 
 
 def _silence_known_noise() -> None:

@@ -77,6 +77,10 @@ def test_console_output_is_readable_in_a_log_file(default_run: Path, project: Pa
     lines = result.stdout.splitlines()
     assert any(line.startswith("epoch 2/2  step 46  ") for line in lines)
     assert "\r" not in result.stdout  # no progress bar redraws in a file
+    # Lightning's notes go to stderr (stdout.log holds both): the GPU line says the run is
+    # on the CPU; the TPU line is noise on a machine without one.
+    assert "GPU available: False" in result.stderr
+    assert "TPU available" not in result.stderr
     assert len(lines) < 15
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
-import logging
 import os
 import signal
 import sys
@@ -112,8 +111,7 @@ def exit_after_cleanup(status: int) -> NoReturn:
     for thread in threading.enumerate():
         if thread is not current and not thread.daemon:
             thread.join()
-    atexit._run_exitfuncs()
-    logging.shutdown()
+    atexit._run_exitfuncs()  # logging's own shutdown is one of them
     for stream in (sys.stdout, sys.stderr):
         # A closed pipe or stream: nothing more can be said there.
         with contextlib.suppress(OSError, ValueError):

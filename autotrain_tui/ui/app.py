@@ -244,8 +244,6 @@ class AutotrainApp(App[int | None]):
                 if before is not None and before.is_live and record.status.is_finished:
                     self._notify_finished(record)
         self.sidebar.show_runs(message.records, message.summaries, now)
-        if not self.query("#dashboard"):  # the first poll can land before it is mounted
-            return
         shown = self.dashboard.record
         if shown is not None and shown.id in self.records:
             self.dashboard.update_record(self.records[shown.id], now)

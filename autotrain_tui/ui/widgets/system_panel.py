@@ -58,7 +58,7 @@ class SystemPanel(Vertical):
         yield Static(id="system-host")
 
     def render_text(self) -> str:
-        """What the panel shows, as plain text (for tests and the command line)."""
+        """What the panel shows, as plain text (what tests read)."""
         return "\n".join(self._shown[part].plain for part in self.PARTS if part in self._shown)
 
     def show_run(self, run_id: str | None) -> None:

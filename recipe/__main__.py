@@ -111,12 +111,31 @@ def exit_after_cleanup(status: int) -> NoReturn:
     for thread in threading.enumerate():
         if thread is not current and not thread.daemon:
             thread.join()
+    _end_daemon_children()
     atexit._run_exitfuncs()  # logging's own shutdown is one of them
     for stream in (sys.stdout, sys.stderr):
         # A closed pipe or stream: nothing more can be said there.
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
     os._exit(status)
+
+
+def _end_daemon_children() -> None:
+    """SIGKILL the daemonic child processes still alive (DataLoader workers of an iterator
+    a stop left mid-epoch, not yet collected).
+
+    multiprocessing's atexit handler ends daemonic children with SIGTERM and then joins
+    them; our workers ignore SIGTERM (a stop is the main process's to handle, see
+    `recipe.data.loaders`), so that join would wait forever and a stopped run would be killed at
+    the end of its grace period instead of exiting as stopped.
+    """
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is None:
+        return
+    for child in multiprocessing.active_children():
+        if child.daemon:
+            child.kill()
+            child.join(timeout=5)
 
 
 if __name__ == "__main__":

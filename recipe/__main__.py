@@ -132,6 +132,9 @@ def _end_daemon_children() -> None:
     multiprocessing = sys.modules.get("multiprocessing")
     if multiprocessing is None:
         return
+    # torch's SIGCHLD handler turns a worker's death into an error in this process; here
+    # the deaths are ours and expected.
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     for child in multiprocessing.active_children():
         if child.daemon:
             child.kill()

@@ -179,12 +179,16 @@ class AutotrainApp(App[int | None]):
         self.set_interval(self.poll_s, self.poll_runs)
         self.set_interval(self.sample_s, self.sample_system)
         if self.open_default:
-            default = self.project.configs_dir / DEFAULT_CONFIG
-            configs = self.project.list_configs()
-            if default.is_file():
-                self.open_file(default)
-            elif configs:
-                self.open_file(configs[0])
+            self.open_default_config()
+
+    def open_default_config(self) -> None:
+        """The start-up open: the default config (else the first) into the editor, quietly."""
+        default = self.project.configs_dir / DEFAULT_CONFIG
+        configs = self.project.list_configs()
+        if default.is_file():
+            self.open_file(default, quiet=True)
+        elif configs:
+            self.open_file(configs[0], quiet=True)
 
     def refresh_configs(self) -> None:
         paths = self.project.list_configs()
@@ -288,15 +292,24 @@ class AutotrainApp(App[int | None]):
         self.open_file(message.path)
 
     @work(group="open-file", exclusive=True, name="open file", exit_on_error=False)
-    async def open_file(self, path: Path) -> None:
-        """Open `path` in the editor (asking about unsaved changes and recovery copies)."""
+    async def open_file(self, path: Path, *, quiet: bool = False) -> None:
+        """Open `path` in the editor (asking about unsaved changes and recovery copies).
+
+        `quiet` is the start-up open of the default config. It loads the editor but takes
+        neither the main pane nor focus from a user who has already moved on (opened a run,
+        tabbed to the runs list) while the file was read: their choice wins the race.
+        """
         from autotrain_tui.ui.screens.choice import ChoiceScreen
 
         editor = self.editor
-        self.query_one("#main", ContentSwitcher).current = "editor"
-        if editor.path == path:
-            editor.text_area.focus()
-            return
+        if quiet:
+            if editor.path is not None:  # the user opened a file first
+                return
+        else:
+            self.query_one("#main", ContentSwitcher).current = "editor"
+            if editor.path == path:
+                editor.text_area.focus()
+                return
         if not await self._settle_unsaved("switching files"):
             return
         text = await asyncio.to_thread(path.read_text, encoding="utf-8")
@@ -315,7 +328,17 @@ class AutotrainApp(App[int | None]):
             else:
                 await asyncio.to_thread(discard_recovery, path)
         editor.load(path, text, buffer=buffer)
-        editor.text_area.focus()
+        if not quiet or self._untouched_since_start():
+            editor.text_area.focus()
+
+    def _untouched_since_start(self) -> bool:
+        """Whether the editor pane still shows and focus is where `on_mount` left it."""
+        focused = self.focused
+        return (
+            self.current_pane == "editor"
+            and self.screen is self.screen_stack[0]
+            and (focused is None or focused.id == "configs")
+        )
 
     async def _settle_unsaved(self, doing: str) -> bool:
         """Ask what to do with unsaved edits; False when the user cancels."""

@@ -13,7 +13,7 @@ from autotrain_tui.ui.editing import recovery_path
 from autotrain_tui.ui.screens.choice import ChoiceScreen
 from autotrain_tui.ui.screens.confirm import ConfirmScreen
 from autotrain_tui.ui.screens.help import HelpScreen
-from tests.ui.fixtures import FixedSampler
+from tests.ui.fixtures import FixedSampler, write_run
 from tests.ui.test_ui_runs import SIZE, until
 
 
@@ -138,3 +138,32 @@ async def test_keys_typed_before_the_editor_loads_act_and_never_land_in_the_filt
         assert app.query_one("#filter", Input).value == ""
         await pilot.press("q")
         await until(pilot, lambda: not app.is_running, "q to quit")
+
+
+async def test_the_default_config_loading_late_never_takes_an_opened_run_away(
+    ui_project: Path,
+) -> None:
+    # The race, held still: the user opens a run before the start-up open of the default
+    # config has read the file (open_default=False, then that open started by hand).
+    run_id = "digits-20251125-094640-aaaa"
+    write_run(ui_project, run_id, "completed")
+    app = make_app(ui_project, sampler=FixedSampler(gpus=False), poll_s=0.5, open_default=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: run_id in app.records, "the run listed")
+        app.show_run(app.records[run_id])
+        await pilot.pause()
+        app.open_default_config()
+        await until(pilot, lambda: app.editor.path is not None, "the default config loaded")
+        opening = [w for w in app.workers if w.name == "open file"]
+        await until(pilot, lambda: all(w.is_finished for w in opening), "the open to end")
+        await pilot.pause()
+        assert app.editor.path == ui_project / "configs" / "digits.yaml"
+        assert app.current_pane == "dashboard"  # the run stays on screen ...
+        assert app.focused is app.dashboard.log_panel  # ... and keys still go to its log
+        # Untouched, the same open takes focus, so one key launches the default config.
+    fresh = make_app(ui_project, sampler=FixedSampler(gpus=False), poll_s=0.5)
+    async with fresh.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: fresh.editor.path is not None, "the default config loaded")
+        await pilot.pause()
+        assert fresh.current_pane == "editor"
+        assert fresh.focused is fresh.editor.text_area

@@ -31,6 +31,7 @@ from autotrain_tui.core.gpus import GpuInventory, default_inventory
 from autotrain_tui.core.groups import signal_group
 from autotrain_tui.core.queue import QueueSettings
 from autotrain_tui.core.runs import (
+    RunCache,
     RunRecord,
     RunStatus,
     list_runs,
@@ -78,6 +79,7 @@ class Project:
         self.python = python
         self.recipe_module = recipe_module
         self.inventory: GpuInventory = inventory if inventory is not None else default_inventory()
+        self._run_cache = RunCache()  # polled listings read only the run.json files that changed
 
     @property
     def configs_dir(self) -> Path:
@@ -103,7 +105,7 @@ class Project:
         self, status: RunStatus | Iterable[RunStatus] | None = None, sweep: str | None = None
     ) -> list[RunRecord]:
         """All runs, newest first, dead `running` ones reconciled to `lost` on the way."""
-        records = list_runs(self.runs_dir)
+        records = list_runs(self.runs_dir, cache=self._run_cache)
         if status is not None:
             wanted = {status} if isinstance(status, RunStatus) else set(status)
             records = [r for r in records if r.status in wanted]
@@ -256,7 +258,7 @@ class Project:
 
     def advance_queue(self) -> list[RunRecord]:
         """Start the queued runs that fit now; every manager calls this when it starts."""
-        return queue.advance_queue(self.runs_dir, self.inventory, self._start)
+        return queue.advance_queue(self.runs_dir, self.inventory, self._start, self._run_cache)
 
     def move_to_front(self, ref: str) -> RunRecord:
         """Make a queued run the next one to start."""

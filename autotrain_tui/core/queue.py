@@ -27,7 +27,14 @@ from pathlib import Path
 from autotrain_tui.core.atomic import write_json_atomic
 from autotrain_tui.core.errors import ManagerError
 from autotrain_tui.core.gpus import GpuInventory
-from autotrain_tui.core.runs import RunRecord, RunStatus, list_runs, modify_run, read_run
+from autotrain_tui.core.runs import (
+    RunCache,
+    RunRecord,
+    RunStatus,
+    list_runs,
+    modify_run,
+    read_run,
+)
 
 QUEUE_LOCK = ".queue.lock"
 GPU_LEDGER = ".gpu-ledger.json"
@@ -153,8 +160,10 @@ def plan_starts(
     return placements
 
 
-def _snapshot(runs_dir: Path) -> tuple[list[RunRecord], list[RunRecord]]:
-    records = list_runs(runs_dir, reconcile_dead=True)
+def _snapshot(
+    runs_dir: Path, cache: RunCache | None = None
+) -> tuple[list[RunRecord], list[RunRecord]]:
+    records = list_runs(runs_dir, reconcile_dead=True, cache=cache)
     running = [r for r in records if r.status is RunStatus.RUNNING]
     queued = [r for r in records if r.status is RunStatus.QUEUED]
     return running, queued
@@ -210,13 +219,19 @@ def _start(
     return read_run(record.run_dir)
 
 
-def advance_queue(runs_dir: Path, inventory: GpuInventory, start: StartRun) -> list[RunRecord]:
-    """Start every queued run that fits now, in order; return the runs started."""
+def advance_queue(
+    runs_dir: Path, inventory: GpuInventory, start: StartRun, cache: RunCache | None = None
+) -> list[RunRecord]:
+    """Start every queued run that fits now, in order; return the runs started.
+
+    A `cache` (the UI's, which advances the queue every few polls) only saves reading
+    unchanged `run.json` files: each start re-reads its run under the run's lock.
+    """
     if not runs_dir.is_dir():
         return []
     settings = read_settings(runs_dir)
     with queue_lock(runs_dir):
-        running, queued = _snapshot(runs_dir)
+        running, queued = _snapshot(runs_dir, cache)
         _write_ledger(runs_dir, running)
         assigned = {g for r in running for g in r.gpus}
         free = free_gpus(inventory, assigned, settings.outside_memory_threshold_mib)

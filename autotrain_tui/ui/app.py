@@ -51,6 +51,9 @@ if TYPE_CHECKING:
 DEFAULT_CONFIG = "digits.yaml"
 STOP_GRACE_S = 30.0
 QUEUE_EVERY = 5  # advance the queue every this many polls (the supervisors do it too)
+# Finished runs whose metrics the first poll reads: about a tall sidebar's worth (two rows a
+# run). The rest of the shown runs fill in on the next polls, off screen.
+FIRST_POLL_READS = 40
 
 
 class Sampler(Protocol):
@@ -121,6 +124,7 @@ class AutotrainApp(App[int | None]):
         self._polling = False
         self._sampling = False
         self._disk_prompt_open = False
+        self._default_opened = False
 
     # ---- layout --------------------------------------------------------------------------
 
@@ -164,8 +168,8 @@ class AutotrainApp(App[int | None]):
         # configs list has focus: keys typed at once (q, ?, ctrl+r) act, and none lands in
         # the filter box, which Textual would focus first as the first focusable widget.
         self.query_one("#configs").focus()
-        # The first frame needs only the configs listed; everything else (the runs poll, the
-        # default config in the editor with its highlighting and checks) comes right after.
+        # The first frame needs only the configs listed; everything else comes right after:
+        # the runs poll, then the default config in the editor with its highlighting and checks.
         self.call_after_refresh(self._after_first_frame)
 
     async def _after_first_frame(self) -> None:
@@ -178,7 +182,12 @@ class AutotrainApp(App[int | None]):
         self.poll_runs()
         self.set_interval(self.poll_s, self.poll_runs)
         self.set_interval(self.sample_s, self.sample_system)
-        if self.open_default:
+
+    def _open_default_once(self) -> None:
+        """After the first runs poll: the listing of a big `runs/` has the CPU to itself first
+        (the editor's load, highlighting and checks would otherwise slow it about twofold)."""
+        if self.open_default and not self._default_opened:
+            self._default_opened = True
             self.open_default_config()
 
     def open_default_config(self) -> None:
@@ -205,12 +214,13 @@ class AutotrainApp(App[int | None]):
             watched = None
             if editor.path is not None and not self._disk_prompt_open:
                 watched = (editor.path, editor.disk_state)
-            self._poll_runs_worker(self._polls % QUEUE_EVERY == 0, watched)
+            reads = FIRST_POLL_READS if self._polls == 0 else MAX_RUNS_SHOWN
+            self._poll_runs_worker(self._polls % QUEUE_EVERY == 0, watched, reads)
             self._polls += 1
 
     @work(thread=True, group="runs-poll", name="runs poller", exit_on_error=False)
     def _poll_runs_worker(
-        self, advance_queue: bool, watched: tuple[Path, DiskState | None] | None
+        self, advance_queue: bool, watched: tuple[Path, DiskState | None] | None, reads: int
     ) -> None:
         """`runs/` read and summarised; the editor's file checked for outside changes."""
         try:
@@ -224,7 +234,7 @@ class AutotrainApp(App[int | None]):
                 from autotrain_tui.ui.run_summary import RunSummaries
 
                 self._summaries = RunSummaries()
-            summaries = self._summaries.update(records, first_reads=MAX_RUNS_SHOWN)
+            summaries = self._summaries.update(records, first_reads=reads)
             self.post_message(RunsRefreshed(records, summaries))
             if advance_queue:
                 # After the list is out (a project's first list waits for nothing); what
@@ -248,6 +258,7 @@ class AutotrainApp(App[int | None]):
                 if before is not None and before.is_live and record.status.is_finished:
                     self._notify_finished(record)
         self.sidebar.show_runs(message.records, message.summaries, now)
+        self._open_default_once()
         shown = self.dashboard.record
         if shown is not None and shown.id in self.records:
             self.dashboard.update_record(self.records[shown.id], now)
@@ -280,6 +291,8 @@ class AutotrainApp(App[int | None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Every worker failure becomes one notification, never a crash."""
+        if event.state is WorkerState.ERROR and event.worker.name == "runs poller":
+            self._open_default_once()  # the first poll failed: the editor must not wait on it
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             error = event.worker.error
             message = str(error) if isinstance(error, ManagerError) else repr(error)

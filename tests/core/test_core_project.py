@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,10 @@ from autotrain_tui.core import (
     RunStatus,
     UnknownRunError,
 )
+from autotrain_tui.core import runs as runs_module
 from autotrain_tui.core.atomic import write_atomic
 from autotrain_tui.core.launcher import new_run_id, requested_gpus
-from autotrain_tui.core.runs import RunRecord, list_runs, read_run, write_run
+from autotrain_tui.core.runs import RunCache, RunRecord, list_runs, read_run, write_run
 from tests.core.support import standin_project, wait_for
 
 
@@ -68,6 +70,36 @@ def test_unknown_status_and_broken_run_dirs_are_tolerated(tmp_path: Path) -> Non
     (tmp_path / "corrupt").mkdir()
     (tmp_path / "corrupt" / "run.json").write_text("{not json")
     assert [(r.id, r.status) for r in list_runs(tmp_path)] == [("a", RunStatus.LOST)]
+
+
+def test_a_cached_listing_rereads_only_the_run_json_files_that_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("a", "b", "c"):
+        _fake_run(tmp_path, name)
+    reads: list[str] = []
+    real_read = runs_module.read_run
+
+    def counted(run_dir: Path) -> RunRecord:  # the real read, counted
+        reads.append(run_dir.name)
+        return real_read(run_dir)
+
+    monkeypatch.setattr(runs_module, "read_run", counted)
+    cache = RunCache()
+    first = list_runs(tmp_path, cache=cache)
+    assert sorted(reads) == ["a", "b", "c"]
+    assert first == list_runs(tmp_path)  # what an uncached listing returns
+    reads.clear()
+    assert list_runs(tmp_path, cache=cache) == first and reads == []  # nothing changed
+    # A writer replaces b's run.json (a new inode); c is deleted; d appears.
+    write_run(read_run(tmp_path / "b").replace(status=RunStatus.FAILED, exit_code=1))
+    shutil.rmtree(tmp_path / "c")
+    _fake_run(tmp_path, "d", status="stopped")
+    reads.clear()
+    listed = {r.id: r.status for r in list_runs(tmp_path, cache=cache)}
+    assert sorted(reads) == ["b", "d"]
+    assert listed == {"a": RunStatus.COMPLETED, "b": RunStatus.FAILED, "d": RunStatus.STOPPED}
+    assert list_runs(tmp_path, cache=cache) == list_runs(tmp_path)
 
 
 def test_atomic_write_replaces_whole_files(tmp_path: Path) -> None:

@@ -192,6 +192,7 @@ class Figures:
     ui_idle_editor: float = 0.0
     minimal_idle: float = 0.0
     ui_idle_dashboard: float = 0.0
+    ui_tab: float = 0.0
     ui_training: float | None = None
     run_output: float | None = None
     epochs_per_s: float = 0.0
@@ -215,11 +216,21 @@ def first_frames_and_idle(
                     figures.ui_first_frames.append(settle(pane, UI_SETTLED))
                     if i == repeats - 1:
                         figures.ui_idle_editor = rate(pane, seconds)
+                        figures.ui_tab = focus_changes(pane)
                 else:
                     figures.minimal_first_frames.append(settle(pane, ["digits.yaml", "Quit"]))
                     if i == repeats - 1:
                         figures.minimal_idle = rate(pane, seconds)
     return figures
+
+
+def focus_changes(pane: Pane, presses: int = 8) -> float:
+    """Bytes per Tab press (focus moving editor -> filter -> configs -> runs -> ...)."""
+    before = pane.bytes_written()
+    for _ in range(presses):
+        pane.keys("Tab")
+        time.sleep(0.4)  # the repaint done; the editor's cursor blinks meanwhile (~32 B/0.4 s)
+    return (pane.bytes_written() - before) / presses
 
 
 def idle_dashboard(server: TmuxServer, tmp: Path, seconds: float, truecolor: bool) -> float:
@@ -338,6 +349,14 @@ def rows(figures: Figures, repeats: int) -> list[list[str]]:
             ratio(figures.ui_idle_editor, figures.minimal_idle),
             share(figures.ui_idle_editor),
             share(figures.minimal_idle),
+        ],
+        [
+            "Tab between panes, per press (n=8)",
+            size_text(figures.ui_tab),
+            f"{size_text(ui_first)}, a full redraw (the first frame)",
+            ratio(figures.ui_tab, ui_first),
+            arrival(figures.ui_tab),
+            arrival(ui_first),
         ],
         [
             "idle, dashboard of a finished run",

@@ -25,7 +25,9 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.reactive import Reactive
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Input
 from textual.worker import Worker, WorkerState
 
@@ -60,6 +62,18 @@ class Sampler(Protocol):
     """What the app needs of `SystemSampler` (tests pass a fixed one)."""
 
     def sample(self, runs: Iterable[RunRecord] = ()) -> SystemSnapshot: ...
+
+
+class MainScreen(Screen[None]):
+    """The app's default screen, less one full repaint per focus change.
+
+    Textual's `Screen.focused` is a repainting reactive: every change of focus (tab between
+    panes, opening a run, the editor loading) redraws the whole screen, ~25 KB at 120x40,
+    all of it crossing an SSH link. The widgets that gain and lose focus restyle and repaint
+    themselves (their `:focus` and `:focus-within` styles), so the full redraw adds nothing.
+    """
+
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
 
 class AutotrainApp(App[int | None]):
@@ -127,6 +141,9 @@ class AutotrainApp(App[int | None]):
         self._default_opened = False
 
     # ---- layout --------------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen[None]:
+        return MainScreen(id="_default")
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):

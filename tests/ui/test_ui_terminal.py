@@ -47,9 +47,12 @@ IDLE_WINDOW_S = 5.0
 # ~30% of a 56 kbit/s link (7,000 bytes/s). The editor's blinking cursor costs ~325 bytes/s
 # today; a whole 120x40 frame each second would be ~15,000-18,000.
 IDLE_BYTES_PER_S_MAX = 2_000
-# ~2x today's 83-88 KB (the screen is drawn about five times over while the UI starts):
+# ~2.4x today's 72-74 KB (the screen is drawn about four times over while the UI starts):
 # 25 s at 56 kbit/s. Printed by the test; bench/terminal_output.py compares it to a baseline.
 FIRST_FRAME_BYTES_MAX = 180_000
+# What this screen costs redrawn whole at 120x40: a Tab here wrote 25,702 bytes while every
+# focus change redrew the screen; 8,853 since (the sidebar, its filter and list, the footer).
+FULL_REDRAW_BYTES = 25_000
 _SGR = re.compile(r"\x1b\[([0-9;:]*)m")
 _CURSOR_TO = re.compile(rb"\x1b\[(\d+);(\d+)H")
 
@@ -265,3 +268,21 @@ def test_idle_output_fits_a_slow_link(ui_in_tmux: Callable[..., Pane]) -> None:
     assert settled.first_frame_bytes > 0, "nothing was recorded: pipe-pane missed the output"
     assert settled.first_frame_bytes < FIRST_FRAME_BYTES_MAX, settled.first_frame_bytes
     assert idle < IDLE_BYTES_PER_S_MAX, f"{idle:,.0f} bytes/s while idle"
+
+
+def test_moving_focus_repaints_the_widgets_involved_not_the_screen(
+    ui_in_tmux: Callable[..., Pane],
+) -> None:
+    """Textual's screen repaints everything on a focus change unless the app's screen says
+    otherwise (`MainScreen`); over SSH, a Tab between two sidebar widgets must cost their
+    rows, not a whole frame."""
+    pane = ui_in_tmux(120, 40)
+    wait_settled(pane, *SETTLED)
+    pane.keys("Tab")  # editor -> filter box
+    wait_settled(pane)
+    before = pane.bytes_written()
+    pane.keys("Tab")  # filter box -> configs list
+    wait_settled(pane)
+    spent = pane.bytes_written() - before
+    print(f"Tab from the filter to the configs: {spent:,} bytes; a full redraw ~25,700")
+    assert spent < FULL_REDRAW_BYTES / 2, f"{spent:,} bytes for one focus change"

@@ -92,7 +92,7 @@ def kill_project_processes(root: Path) -> None:
     supervisor can start a queued run behind our back while we clean up.
     """
     runs = root / "runs"
-    for _ in range(3):
+    for _ in range(5):
         records = []
         for run_json in runs.glob("*/run.json"):
             try:
@@ -106,7 +106,8 @@ def kill_project_processes(root: Path) -> None:
         for data in records:
             sup = data.get("supervisor_pid")
             if process_matches(sup, data.get("supervisor_create_time")):
-                os.kill(sup, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):  # it may exit meanwhile
+                    os.kill(sup, signal.SIGKILL)
         alive = False
         for data in records:
             pgid = data.get("pgid")

@@ -16,7 +16,7 @@ import pytest
 
 from autotrain_tui.core import InvalidConfigError, Project, RunStatus
 from autotrain_tui.core.groups import group_members
-from autotrain_tui.core.runs import process_matches
+from autotrain_tui.core.runs import RunRecord, process_matches
 from tests.core.support import metrics_steps, raw_run_json, wait_for
 
 pytestmark = pytest.mark.slow
@@ -113,7 +113,7 @@ def test_stop_and_kill_leave_no_process_of_the_group(real_project: Project, kill
     else:
         ended = real_project.stop(record.id, grace_s=120, wait=True)
 
-    assert ended.status is RunStatus.STOPPED
+    assert ended.status is RunStatus.STOPPED, _logs_of(ended)
     assert group_members(running.pgid) == []
     assert not any(
         p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in members if _same(p)
@@ -124,6 +124,16 @@ def test_stop_and_kill_leave_no_process_of_the_group(real_project: Project, kill
         assert ended.exit_code == 3
         assert ended.last_checkpoint.is_file()
         assert "stopped by SIGTERM" in ended.stdout_log.read_text()
+
+
+def _logs_of(record: RunRecord) -> str:
+    """The ends of a run's own log and its supervisor's, for a failure message."""
+    parts = [repr(record)]
+    for name in ("stdout.log", "supervisor.log"):
+        path = record.run_dir / name
+        text = path.read_text(errors="replace") if path.is_file() else "(missing)"
+        parts.append(f"--- {name} (end) ---\n{text[-4000:]}")
+    return "\n".join(parts)
 
 
 def _same(proc: psutil.Process) -> bool:

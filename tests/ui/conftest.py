@@ -7,19 +7,14 @@ recorded, so a failing test leaves nothing running on a shared machine.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from autotrain_tui.core.gpus import FAKE_GPU_USED_ENV, FAKE_GPUS_ENV
-from autotrain_tui.core.groups import group_members
-from autotrain_tui.core.runs import process_matches
+from tests.core.support import kill_project_processes
 from tests.helpers import REPO, make_project
 
 # Small enough to finish in a few seconds on two busy cores, long enough to watch.
@@ -35,30 +30,6 @@ def _subprocess_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(FAKE_GPU_USED_ENV, raising=False)
 
 
-def kill_runs(root: Path) -> None:
-    """SIGKILL every supervisor and recipe process group recorded under root/runs."""
-    for _ in range(5):
-        records = []
-        for run_json in (root / "runs").glob("*/run.json"):
-            with contextlib.suppress(OSError, ValueError):
-                records.append(json.loads(run_json.read_text()))
-        for data in records:
-            sup = data.get("supervisor_pid")
-            if process_matches(sup, data.get("supervisor_create_time")):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(sup, signal.SIGKILL)
-        alive = False
-        for data in records:
-            pgid = data.get("pgid")
-            if pgid and group_members(pgid):
-                alive = True
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(pgid, signal.SIGKILL)
-        if not alive:
-            return
-        time.sleep(0.2)
-
-
 @pytest.fixture
 def ui_project(tmp_path: Path) -> Iterator[Path]:
     """A copy of the shipped project; every run it starts is killed afterwards."""
@@ -66,7 +37,7 @@ def ui_project(tmp_path: Path) -> Iterator[Path]:
     try:
         yield root
     finally:
-        kill_runs(root)
+        kill_project_processes(root)
 
 
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:

@@ -20,12 +20,21 @@ class StopRequest:
     def __init__(self) -> None:
         self.requested = False
         self.signal_name = ""
+        self.pid = os.getpid()
 
     def install(self) -> None:
+        self.pid = os.getpid()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._handle)
 
     def _handle(self, signum: int, frame: Any) -> None:
+        if os.getpid() != self.pid:
+            # A forked child that has not replaced this handler yet: a DataLoader worker
+            # between its fork and `_worker_init`, which a stop signalled to the whole group
+            # can reach. It inherited `requested`, so treating this as a second signal would
+            # kill it, and the main process, saving its checkpoint, would fail with
+            # "DataLoader worker ... killed by signal: Terminated" instead of stopping.
+            return
         if self.requested:
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)

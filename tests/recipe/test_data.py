@@ -785,3 +785,45 @@ def test_tensor_batch_loader_state_continues_a_pass():
     finished = data.TensorBatchLoader((y,), batch_size=8, shuffle=True, seed=2)
     finished.load_state_dict({"epoch": 0, "batches_done": len(loader)})
     assert [b[0].tolist() for b in finished] == full  # a completed pass is not skipped
+
+
+_STOP_REACHING_A_STARTING_WORKER = r"""
+import os, signal, threading, time
+import psutil, torch
+from torch.utils.data import TensorDataset
+from recipe.data.loaders import make_loader
+from recipe.stopping import STOP
+
+STOP.install()
+os.kill(os.getpid(), signal.SIGTERM)  # the stop has arrived: the run is finishing its batch
+time.sleep(0.1)
+assert STOP.requested
+# Each worker sleeps just after its fork, before `_worker_init` ignores the stop signals:
+# the few-ms window a group-wide SIGTERM can land in, widened so it lands there for sure.
+os.register_at_fork(after_in_child=lambda: time.sleep(1.0))
+dataset = TensorDataset(torch.arange(64.0).unsqueeze(1), torch.arange(64))
+loader = make_loader(dataset, batch_size=8, shuffle=False, num_workers=2, persistent_workers=False)
+
+def signal_workers():
+    for worker in psutil.Process().children():
+        worker.send_signal(signal.SIGTERM)  # what the supervisor's group signal does to them
+
+threading.Timer(0.4, signal_workers).start()
+print(sum(len(y) for _, y in loader))
+"""
+
+
+def test_a_stop_reaching_a_worker_before_its_init_does_not_kill_it():
+    # Seen on CI as a stopped run recorded `failed`: the main process had the stop, started
+    # the validation workers, and the group's SIGTERM reached one before `_worker_init`. The
+    # worker ran the main process's handler with its inherited `requested`, took the signal
+    # for a second stop and killed itself; the main process then raised "DataLoader worker
+    # ... killed by signal: Terminated" while finishing the run.
+    result = subprocess.run(
+        [sys.executable, "-c", _STOP_REACHING_A_STARTING_WORKER],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["64"]  # every sample, from workers that lived

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+import psutil
 import pytest
 
 from autotrain_tui.core import Project
@@ -86,12 +87,34 @@ def metrics_steps(run_dir: Path) -> list[int]:
 
 
 def kill_project_processes(root: Path) -> None:
-    """SIGKILL every supervisor and recipe group recorded under root/runs.
+    """SIGKILL every supervisor and recipe group recorded under root/runs, then any process
+    still working inside root.
 
     Queued runs are marked stopped first and supervisors die before recipes, so no
-    supervisor can start a queued run behind our back while we clean up.
+    supervisor can start a queued run behind our back while we clean up. A supervisor
+    killed between starting its recipe and recording the recipe's pid leaves a recipe no
+    record names (a CI run left one behind): the last sweep finds it by its working
+    directory.
     """
-    runs = root / "runs"
+    try:
+        _kill_recorded(root / "runs")
+    finally:
+        _kill_working_in(root)
+
+
+def _kill_working_in(root: Path) -> None:
+    inside = str(root.resolve())
+    found: list[psutil.Process] = []
+    for proc in psutil.process_iter(["cwd"]):
+        cwd = proc.info.get("cwd")
+        if proc.pid != os.getpid() and cwd and (cwd == inside or cwd.startswith(inside + os.sep)):
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+                found.append(proc)
+    psutil.wait_procs(found, timeout=5)
+
+
+def _kill_recorded(runs: Path) -> None:
     for _ in range(5):
         records = []
         for run_json in runs.glob("*/run.json"):

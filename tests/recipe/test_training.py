@@ -323,7 +323,7 @@ def test_a_finished_run_with_dataloader_workers_leaves_no_process(project: Path)
     """The fast exit skips object teardown (finalizers included), so nothing may rely on it
     to end DataLoader workers: none of the run's group may outlive it. (Today Lightning ends
     the workers with each epoch's iteration; this guards the outcome, whatever does it.)"""
-    import psutil
+    from autotrain_tui.core.groups import group_members
 
     process = start_recipe(
         [
@@ -339,14 +339,7 @@ def test_a_finished_run_with_dataloader_workers_leaves_no_process(project: Path)
     group = process.pid  # its own session: the group id is its pid
 
     def members() -> set[int]:
-        found = set()
-        for proc in psutil.process_iter():
-            try:
-                if os.getpgid(proc.pid) == group:
-                    found.add(proc.pid)
-            except (ProcessLookupError, psutil.Error):
-                continue
-        return found
+        return {proc.pid for proc in group_members(group)}
 
     seen: set[int] = set()
     try:

@@ -27,6 +27,9 @@ def find_checkpoint(run_dir: str) -> str | None:
 
 def predict(run_dir: str, inputs: list[str], batch_size: int = 256) -> int:
     """Print one JSON object per input sample; returns an exit status."""
+    from recipe.deferred_imports import defer_scipy_signal
+
+    defer_scipy_signal()  # before Lightning's imports, which would load it
     import torch
 
     from recipe.data import DataError, load_inputs, restore_targets

@@ -161,6 +161,9 @@ def _silence_known_noise() -> None:
 
 def run_training(config: ValidatedConfig, run_dir: str, ckpt_path: str | None) -> int:
     """Build everything from the validated config and fit. Returns an exit status."""
+    from recipe.deferred_imports import defer_scipy_signal
+
+    defer_scipy_signal()  # before Lightning's imports, which would load it for nothing
     import pytorch_lightning as pl
     import torch
     from pytorch_lightning.callbacks import EarlyStopping

@@ -96,7 +96,14 @@ def _read_tabular(item: str, feature_names: list[str]) -> list[tuple[str, np.nda
         if not path.is_file():
             raise DataError(f"{item}: no such file")
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            sample = handle.read(8192)
+            try:
+                sample = handle.read(8192)
+            except UnicodeDecodeError:
+                raise DataError(
+                    f"{path}: not a text table; this model takes {len(feature_names)} "
+                    f"numbers per sample: give a CSV file with the columns "
+                    f"{_shorten(feature_names)}, or the numbers themselves"
+                ) from None
             handle.seek(0)
             try:
                 dialect: Any = csv_module.Sniffer().sniff(sample, delimiters=",;\t")
@@ -118,6 +125,13 @@ def _read_tabular(item: str, feature_names: list[str]) -> list[tuple[str, np.nda
             return rows
     values = item.replace(",", " ").split()
     return [(item, _numbers(values, item, None))]
+
+
+def _shorten(names: list[str], keep: int = 4) -> str:
+    """A long list of feature names cut to its first few and its last."""
+    if len(names) <= keep + 1:
+        return str(names)
+    return f"[{', '.join(names[:keep])}, ..., {names[-1]}] ({len(names)} names)"
 
 
 def _read_arrays(item: str, shape: tuple[int, ...], x_key: str) -> list[tuple[str, np.ndarray]]:

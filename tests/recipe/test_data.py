@@ -827,3 +827,20 @@ def test_a_stop_reaching_a_worker_before_its_init_does_not_kill_it():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split() == ["64"]  # every sample, from workers that lived
+
+
+def test_predicting_a_tabular_model_from_an_image_file_names_what_it_takes(tmp_path):
+    # A user passing a PNG to the digits MLP gets the fix, not a UnicodeDecodeError.
+    from recipe.data import load_inputs
+
+    image = tmp_path / "three.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    names = [f"pixel_{i // 8}_{i % 8}" for i in range(64)]
+    preprocess = {"kind": "tabular", "input_shape": [64], "feature_names": names}
+    with pytest.raises(DataError) as caught:
+        load_inputs(preprocess, [str(image)])
+    assert str(caught.value) == (
+        f"{image}: not a text table; this model takes 64 numbers per sample: give a CSV "
+        "file with the columns [pixel_0_0, pixel_0_1, pixel_0_2, pixel_0_3, ..., pixel_7_7] "
+        "(64 names), or the numbers themselves"
+    )

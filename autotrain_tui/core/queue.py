@@ -233,6 +233,8 @@ def advance_queue(
     with queue_lock(runs_dir):
         running, queued = _snapshot(runs_dir, cache)
         _write_ledger(runs_dir, running)
+        if not queued:  # the usual case: no GPU query (NVML) for nothing to place
+            return []
         assigned = {g for r in running for g in r.gpus}
         free = free_gpus(inventory, assigned, settings.outside_memory_threshold_mib)
         limit = settings.concurrency_limit(inventory.gpu_count())

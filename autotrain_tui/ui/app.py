@@ -53,9 +53,9 @@ if TYPE_CHECKING:
 DEFAULT_CONFIG = "digits.yaml"
 STOP_GRACE_S = 30.0
 QUEUE_EVERY = 5  # advance the queue every this many polls (the supervisors do it too)
-# Finished runs whose metrics the first poll reads: about a tall sidebar's worth (two rows a
-# run). The rest of the shown runs fill in on the next polls, off screen.
-FIRST_POLL_READS = 40
+# Runs the first poll lists and whose metrics it reads: a tall sidebar's worth (two rows a
+# run). The rest of the shown runs (MAX_RUNS_SHOWN) fill in on the next polls, off screen.
+FIRST_POLL_RUNS = 40
 
 
 class Sampler(Protocol):
@@ -186,7 +186,9 @@ class AutotrainApp(App[int | None]):
         # the filter box, which Textual would focus first as the first focusable widget.
         self.query_one("#configs").focus()
         # The first frame needs only the configs listed; everything else comes right after:
-        # the runs poll, then the default config in the editor with its highlighting and checks.
+        # the runs poll, then the default config in the editor with its highlighting and
+        # checks. (Reading the runs in a thread during that frame measured no sooner: the
+        # two share one interpreter lock.)
         self.call_after_refresh(self._after_first_frame)
 
     async def _after_first_frame(self) -> None:
@@ -231,15 +233,16 @@ class AutotrainApp(App[int | None]):
             watched = None
             if editor.path is not None and not self._disk_prompt_open:
                 watched = (editor.path, editor.disk_state)
-            reads = FIRST_POLL_READS if self._polls == 0 else MAX_RUNS_SHOWN
-            self._poll_runs_worker(self._polls % QUEUE_EVERY == 0, watched, reads)
+            shown = FIRST_POLL_RUNS if self._polls == 0 else MAX_RUNS_SHOWN
+            self._poll_runs_worker(self._polls % QUEUE_EVERY == 0, watched, shown)
             self._polls += 1
 
     @work(thread=True, group="runs-poll", name="runs poller", exit_on_error=False)
     def _poll_runs_worker(
-        self, advance_queue: bool, watched: tuple[Path, DiskState | None] | None, reads: int
+        self, advance_queue: bool, watched: tuple[Path, DiskState | None] | None, shown: int
     ) -> None:
-        """`runs/` read and summarised; the editor's file checked for outside changes."""
+        """`runs/` read and summarised (the newest `shown`); the editor's file checked for
+        outside changes."""
         try:
             if watched is not None:
                 path, known = watched
@@ -251,8 +254,8 @@ class AutotrainApp(App[int | None]):
                 from autotrain_tui.ui.run_summary import RunSummaries
 
                 self._summaries = RunSummaries()
-            summaries = self._summaries.update(records, first_reads=reads)
-            self.post_message(RunsRefreshed(records, summaries))
+            summaries = self._summaries.update(records, first_reads=shown)
+            self.post_message(RunsRefreshed(records, summaries, shown))
             if advance_queue:
                 # After the list is out (a project's first list waits for nothing); what
                 # this starts shows on the next poll. A failed step is retried on a later one.
@@ -274,8 +277,9 @@ class AutotrainApp(App[int | None]):
                 before = previous.get(record.id)
                 if before is not None and before.is_live and record.status.is_finished:
                     self._notify_finished(record)
-        self.sidebar.show_runs(message.records, message.summaries, now)
-        self._open_default_once()
+        self.sidebar.show_runs(message.records, message.summaries, now, limit=message.shown)
+        # The runs reach the screen before the editor's load, highlighting and checks.
+        self.call_after_refresh(self._open_default_once)
         shown = self.dashboard.record
         if shown is not None and shown.id in self.records:
             self.dashboard.update_record(self.records[shown.id], now)

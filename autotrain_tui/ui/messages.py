@@ -22,10 +22,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class RunsRefreshed(Message):
-    """The runs poller read `runs/`: every record, newest first, and its summary."""
+    """The runs poller read `runs/`: every record, newest first, and the summaries of the
+    newest `shown` (the most the sidebar lists from this poll)."""
 
     records: list[RunRecord]
     summaries: dict[str, RunSummary]
+    shown: int
 
 
 @dataclass

@@ -18,7 +18,7 @@ import pytest
 from autotrain_tui.core import ManagerError, QueueSettings, RunStatus
 from autotrain_tui.core.gpus import FakeGpuInventory
 from autotrain_tui.core.groups import kill_group_and_wait
-from autotrain_tui.core.queue import free_gpus, plan_starts, read_ledger
+from autotrain_tui.core.queue import GPU_LEDGER, free_gpus, plan_starts, read_ledger
 from autotrain_tui.core.runs import RunRecord
 from tests.core.support import standin_project, wait_for
 
@@ -154,3 +154,35 @@ def test_queue_settings_are_validated(standin_root: Path) -> None:
         project.set_queue_settings(QueueSettings(max_concurrent=0))
     project.set_queue_settings(QueueSettings(max_concurrent=3, outside_memory_threshold_mib=10))
     assert project.queue_settings == QueueSettings(3, 10.0)
+
+
+def test_an_empty_queue_asks_the_gpus_nothing(tmp_path: Path) -> None:
+    # The UI advances the queue every few seconds; with nothing queued, no NVML query.
+    from autotrain_tui.core.queue import advance_queue
+    from autotrain_tui.core.runs import write_run
+
+    class CountingInventory(FakeGpuInventory):
+        asked = 0
+
+        def gpu_count(self) -> int:
+            CountingInventory.asked += 1
+            return super().gpu_count()
+
+        def memory_used_mib(self, index: int) -> float | None:
+            CountingInventory.asked += 1
+            return super().memory_used_mib(index)
+
+    runs_dir = tmp_path / "runs"
+    runs_dir.mkdir()
+    run = _queued("q1", 1, 1.0).replace(status=RunStatus.COMPLETED, run_dir=runs_dir / "q1")
+    run.run_dir.mkdir()
+    write_run(run)
+    starts: list[RunRecord] = []
+    assert advance_queue(runs_dir, CountingInventory(2), starts.append) == []
+    assert CountingInventory.asked == 0 and starts == []
+    assert (runs_dir / GPU_LEDGER).is_file()  # the ledger of running runs is still written
+    queued = _queued("q2", 1, 2.0).replace(run_dir=runs_dir / "q2")
+    queued.run_dir.mkdir()
+    write_run(queued)
+    advance_queue(runs_dir, CountingInventory(2), lambda *a: None)
+    assert CountingInventory.asked > 0  # something to place: the GPUs are asked

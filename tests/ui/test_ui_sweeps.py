@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from autotrain_tui.ui.app import make_app
+from autotrain_tui.ui.app import FIRST_POLL_RUNS, make_app
 from autotrain_tui.ui.editing import DiskState
 from autotrain_tui.ui.messages import FileChangedOnDisk
 from autotrain_tui.ui.screens.confirm import ConfirmScreen
@@ -87,7 +87,13 @@ async def test_a_long_runs_list_shows_the_newest_and_filters_to_the_rest(
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: f"Runs ({count})" in screen_text(app), "the runs counted")
         runs = app.sidebar.query_one("#runs")
-        assert runs.option_count == MAX_RUNS_SHOWN + 1
+        # The first poll lists a screenful, newest first; the next ones the newest 200.
+        assert runs.option_count == FIRST_POLL_RUNS + 1
+        assert runs.get_option_at_index(0).id == f"past-{count - 1:04d}"
+        older = count - FIRST_POLL_RUNS
+        more = runs.get_option_at_index(FIRST_POLL_RUNS).prompt
+        assert f"… {older} older (/ to filter)" in str(more)
+        await until(pilot, lambda: runs.option_count == MAX_RUNS_SHOWN + 1, "the full list", 10)
         runs.scroll_end(animate=False)
         await until(pilot, lambda: "… 5 older (/ to filter)" in screen_text(app), "more", 10)
         app.sidebar.query_one("#filter").value = "past-0002"

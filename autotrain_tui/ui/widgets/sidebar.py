@@ -86,6 +86,7 @@ class Sidebar(Vertical):
         self.summaries: dict[str, RunSummary] = {}
         self.marked: set[str] = set()
         self.now = 0.0
+        self.limit = MAX_RUNS_SHOWN
         self._shown_configs: list[str] | None = None
         self._shown_runs: list[tuple[str, str]] | None = None
         self._shown_title = ""
@@ -106,11 +107,18 @@ class Sidebar(Vertical):
         self._render_configs()
 
     def show_runs(
-        self, records: Sequence[RunRecord], summaries: dict[str, RunSummary], now: float
+        self,
+        records: Sequence[RunRecord],
+        summaries: dict[str, RunSummary],
+        now: float,
+        limit: int = MAX_RUNS_SHOWN,
     ) -> None:
+        """List `records` (newest first), at most `limit` of them (the first poll lists a
+        screenful: the list measures every line it is given)."""
         self.records = list(records)
         self.summaries = summaries
         self.now = now
+        self.limit = min(limit, MAX_RUNS_SHOWN)
         self.marked &= {r.id for r in records}
         self._render_runs()
 
@@ -152,10 +160,10 @@ class Sidebar(Vertical):
         if title != self._shown_title:  # an update re-lays out the sidebar: only on change
             self._shown_title = title
             self.query_one("#runs-title", Label).update(title)
-        hidden = max(0, len(shown) - MAX_RUNS_SHOWN)
+        hidden = max(0, len(shown) - self.limit)
         lines = [
             (r.id, run_line(r, self.summaries.get(r.id), self.now, r.id in self.marked))
-            for r in shown[:MAX_RUNS_SHOWN]
+            for r in shown[: self.limit]
         ]
         if hidden:
             more = Text(f" … {hidden} older (/ to filter)", style="dim italic")

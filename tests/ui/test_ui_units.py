@@ -16,7 +16,7 @@ from autotrain_tui.ui.metric_history import MetricHistory
 from autotrain_tui.ui.run_summary import RunSummaries
 from autotrain_tui.ui.screens.launch import LaunchRequest, parse_overrides
 from autotrain_tui.ui.widgets.editor import parse_located, quick_problems
-from autotrain_tui.ui.widgets.loss_chart import downsample, smooth
+from autotrain_tui.ui.widgets.loss_chart import downsample, smooth, step_ticks
 from autotrain_tui.ui.widgets.system_panel import sparkline
 from tests.ui.fixtures import T0, write_run
 
@@ -204,3 +204,24 @@ async def test_system_panel_repaints_only_the_part_that_changed() -> None:
         assert "host CPU  55% of 2" in panel.render_text()
         assert "no NVIDIA GPU (no driver)" in panel.render_text()
         assert "run  no live processes" in panel.render_text()
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "ticks", "labels"),
+    [
+        (5, 160, [50, 100, 150], ["50", "100", "150"]),
+        (0, 460, [0, 100, 200, 300, 400], ["0", "100", "200", "300", "400"]),
+        (0, 3, [0, 1, 2, 3], ["0", "1", "2", "3"]),
+        (2.5, 7.5, [3, 4, 5, 6, 7], ["3", "4", "5", "6", "7"]),  # within the data only
+        (7, 7, [7], ["7"]),
+        (100, 46_000, [10_000, 20_000, 30_000, 40_000], ["10k", "20k", "30k", "40k"]),
+        (
+            0,
+            2_500_000,
+            [0, 500_000, 1_000_000, 1_500_000, 2_000_000, 2_500_000],
+            ["0", "0.5M", "1M", "1.5M", "2M", "2.5M"],
+        ),
+    ],
+)
+def test_step_ticks_are_round_whole_steps(low, high, ticks, labels) -> None:
+    assert step_ticks(low, high) == (ticks, labels)

@@ -9,7 +9,7 @@ from textual_plotext import PlotextPlot
 
 from autotrain_tui.core.runs import RunRecord
 from autotrain_tui.ui.metric_history import MetricHistory
-from autotrain_tui.ui.widgets.loss_chart import downsample
+from autotrain_tui.ui.widgets.loss_chart import downsample, set_step_ticks
 
 PREFERRED = ("val/loss", "train/loss")
 
@@ -55,6 +55,7 @@ class CompareChart(PlotextPlot):
         plt.clear_figure()
         metric = self.current_metric()
         positive = True
+        plotted: list[list[float]] = []
         if metric is not None:
             for record in self.records:
                 series = self.histories[record.id].series.get(metric)
@@ -63,6 +64,8 @@ class CompareChart(PlotextPlot):
                 xs, ys = downsample(series.steps, series.values, max(8, self.size.width * 2))
                 positive = positive and all(y > 0 for y in ys)
                 plt.plot(xs, ys, label=record.id[-12:], marker="braille" if len(xs) > 1 else "dot")
+                plotted.append(xs)
+        set_step_ticks(plt, plotted, self.size.width)
         if self.log_scale and positive and metric:
             plt.yscale("log")
         plt.title(f"{metric or 'no metrics'} (v: next metric, l: log scale)")

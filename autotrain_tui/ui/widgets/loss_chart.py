@@ -60,6 +60,45 @@ def smooth(values: Sequence[float], weight: float) -> list[float]:
     return out
 
 
+def step_ticks(low: float, high: float, count: int = 5) -> tuple[list[int], list[str]]:
+    """Round whole steps within `low`..`high`, as near `count` of them as round spacings
+    allow, and their labels.
+
+    plotext spaces its ticks evenly between the data's ends ("43.8" steps); a step axis
+    reads better at 0, 50, 100 or 10k, 20k.
+    """
+    first, last = math.ceil(low), math.floor(high)
+    if last <= first:
+        return [first], [str(first)]
+    spacings = [m * 10**k for k in range(len(str(last - first)) + 1) for m in (1, 2, 5)]
+
+    def ticks_at(spacing: int) -> list[int]:
+        return list(range(math.ceil(first / spacing) * spacing, last + 1, spacing))
+
+    # Fewest ticks wins a tie: labels need room on a narrow chart.
+    spacing = min(spacings, key=lambda sp: (abs(len(ticks_at(sp)) - count), -sp))
+    ticks = ticks_at(spacing)
+    return ticks, _step_labels(ticks)
+
+
+def _step_labels(ticks: list[int]) -> list[str]:
+    """`20k`, `1.5M`: one unit for the whole axis, chosen by its largest tick."""
+    top = max(ticks)
+    for unit, suffix, starting in ((1_000_000, "M", 1_000_000), (1000, "k", 10_000)):
+        if top >= starting:
+            return [f"{t / unit:g}{suffix}" if t else "0" for t in ticks]
+    return [str(t) for t in ticks]
+
+
+def set_step_ticks(plt: object, all_xs: Sequence[Sequence[float]], width: int) -> None:
+    """Round step ticks for what is plotted, about one per 14 columns of a chart `width`
+    wide (nothing to do for an empty chart)."""
+    xs = [x for series in all_xs for x in series]
+    if xs:
+        ticks, labels = step_ticks(min(xs), max(xs), count=max(2, min(6, width // 14)))
+        plt.xticks(ticks, labels)  # type: ignore[attr-defined]
+
+
 class LossChart(PlotextPlot):
     """The dashboard's chart; the dashboard hands it a `MetricHistory` and says when it grew."""
 
@@ -128,6 +167,7 @@ class LossChart(PlotextPlot):
         names = self.shown_names()
         buckets = max(8, self.size.width * 2)
         positive = True
+        plotted: list[list[float]] = []
         for name in names:
             assert history is not None
             series = history.series[name]
@@ -136,6 +176,8 @@ class LossChart(PlotextPlot):
             positive = positive and all(y > 0 for y in ys)
             marker = "braille" if len(xs) > 1 else "dot"
             plt.plot(xs, ys, label=name.replace("/", " "), marker=marker)
+            plotted.append(xs)
+        set_step_ticks(plt, plotted, self.size.width)
         title = self.title()
         if self.log_scale and names and positive:
             plt.yscale("log")

@@ -200,14 +200,17 @@ class Project:
         *,
         queue: bool = False,
         gpus: int | None = None,
+        check: bool = True,
     ) -> RunRecord:
         """Validate, create the run and start it now — or, with `queue`, when it fits.
 
         Without `queue` the run starts at once (past the concurrency limit, which governs the
         queue) or raises ManagerError when its GPUs are not free; nothing is left behind then.
-        `gpus` overrides the count read from `trainer.devices`.
+        `gpus` overrides the count read from `trainer.devices`. `check=False` skips the
+        `recipe check` for a caller that has just checked these exact files (the UI's
+        editor); the recipe still validates as it starts.
         """
-        path, text, wanted = self._prepare(config, overrides, gpus)
+        path, text, wanted = self._prepare(config, overrides, gpus, check=check)
         record = launcher.create_run(
             self.root,
             self.runs_dir,

@@ -34,7 +34,13 @@ from textual.worker import Worker, WorkerState
 from autotrain_tui.core.errors import InvalidConfigError, ManagerError
 from autotrain_tui.core.project import Project
 from autotrain_tui.core.runs import RunRecord, RunStatus
-from autotrain_tui.ui.editing import DiskState, discard_recovery, read_recovery, save_text
+from autotrain_tui.ui.editing import (
+    CheckedInputs,
+    DiskState,
+    discard_recovery,
+    read_recovery,
+    save_text,
+)
 from autotrain_tui.ui.messages import (
     FileChangedOnDisk,
     OpenFileRequested,
@@ -507,7 +513,13 @@ class AutotrainApp(App[int | None]):
             request = answer
         if editor.is_dirty and not await self._settle_unsaved("launching uses the saved file"):
             return
-        self.notify(f"checking and launching {editor.display_name()}…", timeout=2)
+        # The editor's background check passed on exactly these files: no second one.
+        passed = editor.passed_check() if not request.overrides else None
+        checked = passed is not None and passed == await asyncio.to_thread(
+            CheckedInputs.read, path, self.project.custom_py
+        )
+        verb = "launching" if checked else "checking and launching"
+        self.notify(f"{verb} {editor.display_name()}…", timeout=2)
         try:
             if request.is_sweep:
                 sweep = await asyncio.to_thread(self.project.sweep, path, request.overrides)
@@ -515,7 +527,11 @@ class AutotrainApp(App[int | None]):
                 self.poll_runs()
                 return
             record = await asyncio.to_thread(
-                self.project.launch, path, request.overrides, queue=request.queue
+                self.project.launch,
+                path,
+                request.overrides,
+                queue=request.queue,
+                check=not checked,
             )
         except InvalidConfigError as error:
             editor.problems = parse_located(error.messages)

@@ -35,6 +35,31 @@ class DiskState:
         return cls(st.st_mtime_ns, st.st_size)
 
 
+@dataclass(frozen=True)
+class CheckedInputs:
+    """What a passing full check read, byte for byte: the saved config and custom.py.
+
+    A launch of the same saved config while both are still these bytes needs no second
+    `recipe check` (about 2 s: custom.py imports torch). The recipe validates again as it
+    starts, so a module that custom.py imports, changed since, fails that run with the
+    message in its log rather than passing unseen.
+    """
+
+    config: bytes | None
+    custom_py: bytes | None
+
+    @classmethod
+    def read(cls, config: Path, custom_py: Path) -> CheckedInputs:
+        return cls(_read_or_none(config), _read_or_none(custom_py))
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
 def recovery_path(path: Path) -> Path:
     """`configs/digits.yaml` → `configs/.digits.yaml.autotrain-recovery`."""
     return path.with_name(f".{path.name}{RECOVERY_SUFFIX}")

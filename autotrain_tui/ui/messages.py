@@ -16,7 +16,7 @@ from autotrain_tui.core.runs import RunRecord
 
 if TYPE_CHECKING:
     from autotrain_tui.core.sampler import SystemSnapshot
-    from autotrain_tui.ui.editing import DiskState
+    from autotrain_tui.ui.editing import CheckedInputs, DiskState
     from autotrain_tui.ui.run_summary import RunSummary
 
 
@@ -74,6 +74,7 @@ class FullChecked(Message):
     generation: int
     ok: bool
     lines: list[str] = field(default_factory=list)
+    inputs: CheckedInputs | None = None  # what a passing check of the saved file read
 
 
 @dataclass

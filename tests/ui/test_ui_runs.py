@@ -128,3 +128,36 @@ async def test_quit_with_live_run_says_it_keeps_running(ui_project: Path) -> Non
         await pilot.press("q")
         await until(pilot, lambda: app._exit, "the app to exit")
     assert [r.id for r in app.live_runs()] == [run_id]
+
+
+async def test_a_launch_of_what_the_editor_just_checked_skips_the_second_check(
+    ui_project: Path, monkeypatch
+) -> None:
+    # The editor's background check already ran `recipe check` (2 s: custom.py imports
+    # torch) on these exact files; ctrl+r launches without running it again, and checks
+    # again once custom.py changed on disk.
+    from autotrain_tui.core import launcher
+
+    config = ui_project / "configs" / "digits.yaml"
+    config.write_text(config.read_text().replace("max_epochs: 20", "max_epochs: 1"))
+    checked: list[Path] = []
+    check_config = launcher.check_config
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        checked.append(Path(args[3]))
+        return check_config(*args, **kwargs)
+
+    monkeypatch.setattr(launcher, "check_config", counting)
+    app = make_app(ui_project, sampler=FixedSampler(gpus=False), poll_s=0.3)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.editor.full_check == "ok", "the background check")
+        assert checked == [config]
+        await pilot.press("ctrl+r")
+        first = await until(pilot, lambda: app.dashboard.record, "the launch")
+        assert checked == [config]  # no second check
+
+        custom = ui_project / "custom.py"
+        custom.write_text(custom.read_text() + "\n# changed since the check\n")
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: app.dashboard.record.id != first.id, "the second launch")
+        assert checked == [config, config]

@@ -25,6 +25,7 @@ from textual.widgets.option_list import Option
 from autotrain_tui.core.errors import InvalidConfigError, ManagerError
 from autotrain_tui.core.project import Project
 from autotrain_tui.ui.editing import (
+    CheckedInputs,
     DiskState,
     discard_recovery,
     recovery_path,
@@ -80,6 +81,7 @@ class EditorPane(Vertical):
         self.generation = 0
         self.problems: list[tuple[int, int, str]] = []
         self.full_check: str = ""  # "", "checking", "ok", "failed"
+        self._passed: tuple[int, CheckedInputs] | None = None  # generation, what it read
         self._debounce: Timer | None = None
 
     def compose(self) -> ComposeResult:
@@ -188,6 +190,8 @@ class EditorPane(Vertical):
     @work(thread=True, exclusive=True, group="full-check", name="full check")
     def _full_check(self, path: Path, generation: int, dirty: bool) -> None:
         target = recovery_path(path) if dirty and recovery_path(path).is_file() else path
+        # Read before the check, so that a change made while it runs shows at launch.
+        inputs = CheckedInputs.read(path, self.project.custom_py) if target == path else None
         try:
             self.project.check_config(target)
         except InvalidConfigError as error:
@@ -195,7 +199,7 @@ class EditorPane(Vertical):
         except ManagerError as error:
             self.post_message(FullChecked(path, generation, False, [str(error)]))
         else:
-            self.post_message(FullChecked(path, generation, True))
+            self.post_message(FullChecked(path, generation, True, inputs=inputs))
 
     @on(FullChecked)
     def _full_checked(self, message: FullChecked) -> None:
@@ -203,8 +207,23 @@ class EditorPane(Vertical):
         if message.path != self.path or message.generation != self.generation:
             return
         self.full_check = "ok" if message.ok else "failed"
+        self._passed = None
+        if message.ok and message.inputs is not None:
+            self._passed = (message.generation, message.inputs)
         self.problems = parse_located(message.lines)
         self._show_problems()
+
+    def passed_check(self) -> CheckedInputs | None:
+        """What the last full check read, if it passed on the saved file with no edit since.
+
+        A launch may skip its own check when the files still hold these bytes
+        (`CheckedInputs.read`, off the UI thread).
+        """
+        passed = self._passed
+        if passed is None or self.path is None or self.is_dirty or self.full_check != "ok":
+            return None
+        generation, inputs = passed
+        return inputs if generation == self.generation else None
 
     # ---- problems ------------------------------------------------------------------------
 

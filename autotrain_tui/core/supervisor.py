@@ -16,6 +16,7 @@ launcher (the UI) never accumulates zombies.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -41,6 +42,31 @@ from autotrain_tui.core.runs import (
 
 DEFAULT_GRACE_S = 30.0
 EXIT_COMPLETED, EXIT_FAILED, EXIT_INVALID_CONFIG, EXIT_STOPPED = 0, 1, 2, 3
+EXIT_GATE_CLOSED, EXIT_CANNOT_START = 125, 127
+
+# The recipe's process starts as this gate: an interpreter without site packages (a few
+# milliseconds) that waits until the supervisor has recorded its pid in run.json, then
+# execs the recipe in place (same pid, same start time). A supervisor killed before that
+# record closes the pipe unanswered; the gate then exits and nothing trains unrecorded,
+# beyond the reach of stop and kill (the run is found `lost`, with nothing left running).
+GATE = """\
+import os, sys
+fd = int(sys.argv[1])
+go = os.read(fd, 1) == b"1"
+os.close(fd)
+if not go:
+    sys.exit(125)
+try:
+    os.execvp(sys.argv[2], sys.argv[2:])
+except OSError as error:
+    print(f"autotrain-tui: cannot start {' '.join(sys.argv[2:])}: {error}", file=sys.stderr)
+    sys.exit(127)
+"""
+
+
+def gated(command: list[str], gate_fd: int) -> list[str]:
+    """`command`, to be started behind the gate that reads `gate_fd` (see GATE)."""
+    return [sys.executable, "-I", "-S", "-c", GATE, str(gate_fd), *command]
 
 
 class _StopSignal(Exception):
@@ -100,31 +126,44 @@ class Supervisor:
         env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"  # CUDA indices = NVML indices = ledger indices
         env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in record.gpus)
         env["PYTHONUNBUFFERED"] = "1"  # the log fills as things happen, not at exit
+        gate_read, gate_write = os.pipe()
         with open(self.run_dir / STDOUT_LOG, "ab", buffering=0) as log:
             try:
                 self.proc = subprocess.Popen(
-                    list(record.command),
+                    gated(list(record.command), gate_read),
                     cwd=record.cwd or None,
                     env=env,
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
+                    pass_fds=(gate_read,),
                 )
             except OSError as error:
+                os.close(gate_write)
                 message = f"cannot start {' '.join(record.command)}: {error}"
                 log.write(f"autotrain-tui: {message}\n".encode())
                 self._finish(None, RunStatus.FAILED, message)
                 return 0
+            finally:
+                os.close(gate_read)
         proc = self.proc
         try:
             create_time = psutil.Process(proc.pid).create_time()
         except psutil.Error:
             create_time = time.time()
-        record = modify_run(
-            self.run_dir,
-            lambda cur: cur.replace(pid=proc.pid, pgid=proc.pid, create_time=create_time),
-        )
+        recorded = False
+        try:
+            record = modify_run(
+                self.run_dir,
+                lambda cur: cur.replace(pid=proc.pid, pgid=proc.pid, create_time=create_time),
+            )
+            recorded = True
+        finally:
+            # Recorded: through the gate. Not recorded (an error above): the gate closes.
+            with contextlib.suppress(BrokenPipeError):  # a gate already killed
+                os.write(gate_write, b"1" if recorded else b"0")
+            os.close(gate_write)
         if record.stop_requested:
             self.stop_flag = True
         returncode = self._wait(proc)
@@ -136,6 +175,8 @@ class Supervisor:
         reason = None
         if returncode < 0:
             reason = f"killed by {signal.Signals(-returncode).name}"
+        elif returncode == EXIT_CANNOT_START:
+            reason = f"cannot start {' '.join(read_run(self.run_dir).command)} (see stdout.log)"
         self._finish(returncode if returncode >= 0 else None, status, reason)
         return 0
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import signal
 import time
+from typing import TYPE_CHECKING
 
-import psutil
+if TYPE_CHECKING:  # imported where used: the UI's first frame needs no process table
+    import psutil
 
 
 def signal_group(pgid: int, sig: int) -> bool:
@@ -27,6 +29,8 @@ def signal_group(pgid: int, sig: int) -> bool:
 
 def group_members(pgid: int) -> list[psutil.Process]:
     """Live (non-zombie) processes whose process group is `pgid`."""
+    import psutil
+
     members: list[psutil.Process] = []
     for proc in psutil.process_iter():
         try:

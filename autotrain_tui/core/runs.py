@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from autotrain_tui.core.atomic import write_json_atomic
 
 RUN_DIR_VERSION = 1
@@ -207,6 +205,8 @@ def process_matches(pid: int | None, create_time: float | None) -> bool:
     """True when `pid` is a live (non-zombie) process that started at `create_time`."""
     if pid is None or create_time is None:
         return False
+    import psutil  # here, not at the top: the UI's first frame needs no process table
+
     try:
         proc = psutil.Process(pid)
         if abs(proc.create_time() - create_time) > _CREATE_TIME_TOLERANCE_S:
@@ -218,6 +218,8 @@ def process_matches(pid: int | None, create_time: float | None) -> bool:
 
 def process_create_time(pid: int) -> float | None:
     """The start time psutil reports for `pid`, or None when it is gone."""
+    import psutil
+
     try:
         return psutil.Process(pid).create_time()
     except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):

@@ -33,3 +33,12 @@ def test_module_imports_no_ui_and_no_torch(module: str) -> None:
 
 def test_all_core_modules_are_covered() -> None:
     assert "autotrain_tui.core.supervisor" in MODULES and len(MODULES) >= 15
+
+
+def test_the_uis_first_frame_imports_no_process_table() -> None:
+    # psutil (about 15 ms of import) is loaded where it is first used, after the first frame.
+    code = "import sys, autotrain_tui.cli, autotrain_tui.ui.app; print('psutil' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"

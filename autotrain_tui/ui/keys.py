@@ -33,6 +33,7 @@ KEYS: tuple[Key, ...] = (
     Key("R", "resume the stopped, failed or lost runs of the run's sweep", "dashboard"),
     Key("/ or ctrl+f", "search the log; enter: next match", "log"),
     Key("n / N", "next older / newer match; escape ends the search", "log, searching"),
+    Key("left / right", "scroll long log lines sideways", "log"),
     Key("o", "open the run's config in the editor", "dashboard"),
     Key("n", "clone the run's config to a new file", "dashboard"),
     Key("l", "chart: log scale on/off", "dashboard"),

@@ -263,16 +263,19 @@ def reconcile(record: RunRecord) -> RunRecord:
         return record
 
 
-def iter_run_dirs(runs_dir: Path) -> Iterator[Path]:
-    """Every run directory under `runs_dir` (hidden entries, like the ledger, are skipped)."""
+def _run_dir_paths(runs_dir: Path) -> list[str]:
+    """Every run directory under `runs_dir` (hidden entries, like the ledger, are skipped),
+    as plain strings: a listing through the cache builds a `Path` only for a record it
+    reads (pathlib was 40 % of listing 1,000 unchanged runs)."""
     try:
         entries = list(os.scandir(runs_dir))
     except FileNotFoundError:
-        return
-    for entry in entries:
-        if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
-            continue
-        yield Path(entry.path)
+        return []
+    return [
+        entry.path
+        for entry in entries
+        if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False)
+    ]
 
 
 class RunCache:
@@ -293,16 +296,16 @@ class RunCache:
         self._lock = threading.Lock()
         self._records: dict[str, tuple[tuple[int, int, int, int], RunRecord]] = {}
 
-    def read(self, run_dir: Path) -> RunRecord:
+    def read(self, run_dir: Path | str) -> RunRecord:
         """`read_run(run_dir)`, from memory when `run.json` has not changed since."""
-        path = str(run_dir)
+        path = os.fspath(run_dir)
         info = os.stat(os.path.join(path, RUN_JSON))
         version = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
         with self._lock:
             known = self._records.get(path)
         if known is not None and known[0] == version:
             return known[1]
-        record = read_run(run_dir)
+        record = read_run(Path(path))
         with self._lock:
             self._records[path] = (version, record)
         return record
@@ -325,12 +328,12 @@ def list_runs(
     """
     records: list[RunRecord] = []
     seen: set[str] = set()
-    for run_dir in iter_run_dirs(runs_dir):
+    for run_dir in _run_dir_paths(runs_dir):
         try:
             if cache is None:
-                record = read_run(run_dir)
+                record = read_run(Path(run_dir))
             else:
-                seen.add(str(run_dir))
+                seen.add(run_dir)
                 record = cache.read(run_dir)
         except (OSError, ValueError):
             # A directory still being created, or not a run at all.

@@ -9,7 +9,7 @@ from textual_plotext import PlotextPlot
 
 from autotrain_tui.core.runs import RunRecord
 from autotrain_tui.ui.metric_history import MetricHistory
-from autotrain_tui.ui.widgets.loss_chart import downsample, set_step_ticks
+from autotrain_tui.ui.widgets.loss_chart import XLABEL_MIN_HEIGHT, downsample, set_step_ticks
 
 PREFERRED = ("val/loss", "train/loss")
 
@@ -69,5 +69,6 @@ class CompareChart(PlotextPlot):
         if self.log_scale and positive and metric:
             plt.yscale("log")
         plt.title(f"{metric or 'no metrics'} (v: next metric, l: log scale)")
-        plt.xlabel("step")
+        if self.size.height >= XLABEL_MIN_HEIGHT:  # a short chart keeps the row for the curve
+            plt.xlabel("step")
         return super().render()

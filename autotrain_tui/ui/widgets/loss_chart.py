@@ -19,6 +19,7 @@ from textual_plotext import PlotextPlot
 from autotrain_tui.ui.metric_history import MetricHistory
 
 SMOOTHING_STEPS = (0.0, 0.6, 0.9, 0.97)
+XLABEL_MIN_HEIGHT = 16  # below this the x axis goes unlabelled: its round ticks say "step"
 LOSS_VIEW = "loss"
 
 
@@ -186,7 +187,8 @@ class LossChart(PlotextPlot):
         if not names:
             title = "waiting for metrics…" if history is not None else "no run selected"
         plt.title(title)
-        plt.xlabel("step")
+        if self.size.height >= XLABEL_MIN_HEIGHT:  # a short chart keeps the row for the curve
+            plt.xlabel("step")
         if history is not None:
             self.drawn_version = history.version
         self.draw_count += 1

@@ -34,9 +34,11 @@ if TYPE_CHECKING:
 POLL_S = 0.25  # between reads while the run writes; backing off to IDLE_POLL_S when quiet
 IDLE_POLL_S = 0.5  # a metric still reaches the screen within a second
 LOG_BACKLOG = 500  # lines shown from the end of the log when a run is opened
-# Newest lines kept from one poll (4 a second); older ones are skipped (they stay on disk).
-# The panel shows a screenful; writing more per poll only slows keys down under a flood.
-LOG_BATCH_MAX = 250
+# Newest lines kept from one poll (4 a second, so 400 lines/s before anything is skipped;
+# skipped lines stay on disk). The panel shows a screenful; writing more per poll only slows
+# keys down under a flood (250 a poll: keypress p95 59-66 ms under 10,000 lines/s; 100:
+# 51-61 ms, alternated in bench/ui.py).
+LOG_BATCH_MAX = 100
 CATCH_UP_EVENTS = 5_000  # a metrics read this big means we are catching up: read again
 
 

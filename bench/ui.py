@@ -642,7 +642,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     UI_REPO = args.repo.resolve()
     only = set(args.only or ["first", "flood", "idle", "runs"])
     repeats, presses, million, idle_s = (
-        (5, 15, 200_000, 5.0) if args.quick else (11, 40, 1_000_000, 10.0)
+        (5, 15, 200_000, 5.0) if args.quick else (11, 100, 1_000_000, 10.0)
     )
     print(
         f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}, python "

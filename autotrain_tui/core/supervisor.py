@@ -49,18 +49,18 @@ EXIT_GATE_CLOSED, EXIT_CANNOT_START = 125, 127
 # execs the recipe in place (same pid, same start time). A supervisor killed before that
 # record closes the pipe unanswered; the gate then exits and nothing trains unrecorded,
 # beyond the reach of stop and kill (the run is found `lost`, with nothing left running).
-GATE = """\
+GATE = f"""\
 import os, sys
 fd = int(sys.argv[1])
 go = os.read(fd, 1) == b"1"
 os.close(fd)
 if not go:
-    sys.exit(125)
+    sys.exit({EXIT_GATE_CLOSED})
 try:
     os.execvp(sys.argv[2], sys.argv[2:])
 except OSError as error:
-    print(f"autotrain-tui: cannot start {' '.join(sys.argv[2:])}: {error}", file=sys.stderr)
-    sys.exit(127)
+    print(f"autotrain-tui: cannot start {{' '.join(sys.argv[2:])}}: {{error}}", file=sys.stderr)
+    sys.exit({EXIT_CANNOT_START})
 """
 
 
@@ -176,7 +176,7 @@ class Supervisor:
         if returncode < 0:
             reason = f"killed by {signal.Signals(-returncode).name}"
         elif returncode == EXIT_CANNOT_START:
-            reason = f"cannot start {' '.join(read_run(self.run_dir).command)} (see stdout.log)"
+            reason = f"cannot start {' '.join(record.command)} (see stdout.log)"
         self._finish(returncode if returncode >= 0 else None, status, reason)
         return 0
 

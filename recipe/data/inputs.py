@@ -130,7 +130,7 @@ def _read_tabular(item: str, feature_names: list[str]) -> list[tuple[str, np.nda
 def _shorten(names: list[str], keep: int = 4) -> str:
     """A long list of feature names cut to its first few and its last."""
     if len(names) <= keep + 1:
-        return str(names)
+        return f"[{', '.join(names)}]"
     return f"[{', '.join(names[:keep])}, ..., {names[-1]}] ({len(names)} names)"
 
 

@@ -221,6 +221,12 @@ async def test_system_panel_repaints_only_the_part_that_changed() -> None:
             [0, 500_000, 1_000_000, 1_500_000, 2_000_000, 2_500_000],
             ["0", "0.5M", "1M", "1.5M", "2M", "2.5M"],
         ),
+        (
+            0,
+            50_000_000,
+            [0, 10_000_000, 20_000_000, 30_000_000, 40_000_000, 50_000_000],
+            ["0", "10M", "20M", "30M", "40M", "50M"],
+        ),
     ],
 )
 def test_step_ticks_are_round_whole_steps(low, high, ticks, labels) -> None:

@@ -73,12 +73,12 @@ def step_ticks(low: float, high: float, count: int = 5) -> tuple[list[int], list
         return [first], [str(first)]
     spacings = [m * 10**k for k in range(len(str(last - first)) + 1) for m in (1, 2, 5)]
 
-    def ticks_at(spacing: int) -> list[int]:
-        return list(range(math.ceil(first / spacing) * spacing, last + 1, spacing))
+    def tick_count(spacing: int) -> int:  # counted, not listed: a million-step axis
+        return last // spacing - math.ceil(first / spacing) + 1
 
     # Fewest ticks wins a tie: labels need room on a narrow chart.
-    spacing = min(spacings, key=lambda sp: (abs(len(ticks_at(sp)) - count), -sp))
-    ticks = ticks_at(spacing)
+    spacing = min(spacings, key=lambda sp: (abs(tick_count(sp) - count), -sp))
+    ticks = list(range(math.ceil(first / spacing) * spacing, last + 1, spacing))
     return ticks, _step_labels(ticks)
 
 

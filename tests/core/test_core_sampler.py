@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import psutil
 import pytest
 
 from autotrain_tui.core.sampler import (
@@ -23,6 +24,12 @@ def test_snapshot_of_host_and_a_run_process_tree(standin_root: Path) -> None:
     record = project.launch("standin")
     running = wait_for(lambda: (r := project.get_run(record.id)).pid and r, what="its pid")
     assert running.pid is not None
+    # The pid is recorded while the process still waits at the supervisor's gate; sample
+    # it once it has become the run's command.
+    wait_for(
+        lambda: psutil.Process(running.pid).cmdline() == list(running.command),
+        what="the gate to exec the command",
+    )
     gpu = GpuSnapshot(
         index=0,
         name="Fake",

@@ -195,16 +195,45 @@ class TensorBatchLoader:
         )
 
 
+STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
+
+
+class StopSafeDataLoader(DataLoader[Any]):
+    """A `DataLoader` whose workers cannot be killed by a stop signal while they start.
+
+    A stop signals the run's whole process group, workers included. A worker ignores it
+    once `_worker_init` runs, but torch first installs its own C handler for SIGTERM in
+    the worker (one that takes the default action, death, for any sender but the parent),
+    and a stop landing in that window killed the worker and failed a run that should have
+    been `stopped`. So the workers are forked with SIGTERM and SIGINT blocked (the mask is
+    inherited, also across exec); a stop sent meanwhile stays pending until
+    `_worker_init` has set them to ignored, which discards it. The main process only
+    delays its own handling of a stop by the few milliseconds the forks take.
+    """
+
+    def _get_iterator(self) -> Any:
+        if self.num_workers == 0:
+            return super()._get_iterator()
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            return super()._get_iterator()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _worker_init(worker_id: int) -> None:
     """Workers ignore SIGTERM/SIGINT and seed NumPy and `random` from torch's per-worker seed.
 
     A stop signals the run's whole process group; the main process must survive it to save
     a checkpoint, and it ends its workers itself (a worker killed first would make it fail
-    with "DataLoader worker exited unexpectedly"). Lightning's own worker seeding is not
-    added when a loader has a `worker_init_fn`, so it is done here.
+    with "DataLoader worker exited unexpectedly"). The worker starts with both signals
+    blocked (`StopSafeDataLoader`); once they are ignored they can be unblocked, and any
+    that arrived meanwhile is dropped. Lightning's own worker seeding is not added when a
+    loader has a `worker_init_fn`, so it is done here.
     """
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     seed = torch.initial_seed() % 2**32
     random.seed(seed)
     np.random.seed(seed)
@@ -227,7 +256,8 @@ def make_loader(
     `TensorBatchLoader` (`pin_memory` is then unused: the batches move to the device
     as they are). Anything else gets a `DataLoader` with a seeded generator (the same
     shuffle order for the same seed) and, when it has workers, `persistent_workers`
-    on by default so workers are not restarted every epoch.
+    on by default so workers are not restarted every epoch; its workers start safe from
+    a stop signal (`StopSafeDataLoader`).
     """
     if isinstance(dataset, TensorDataset) and num_workers == 0:
         return TensorBatchLoader(
@@ -237,7 +267,7 @@ def make_loader(
     generator.manual_seed(seed)
     if persistent_workers is None:
         persistent_workers = num_workers > 0
-    return DataLoader(
+    return StopSafeDataLoader(
         dataset,
         batch_size=batch_size,
         shuffle=shuffle,

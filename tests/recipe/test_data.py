@@ -11,7 +11,6 @@ import math
 import pickle
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -585,23 +584,6 @@ def test_make_loader_chooses_the_fast_path_only_when_it_applies():
     assert epoch_targets(first) == epoch_targets(again)
 
 
-def test_fast_loader_is_faster_than_a_dataloader_on_digits():
-    dataset = data.digits().train
-
-    def best_seconds_per_epoch(loader) -> float:
-        timings = []
-        for _ in range(6):
-            start = time.perf_counter()
-            for _batch in loader:
-                pass
-            timings.append(time.perf_counter() - start)
-        return min(timings[1:])  # the first pass warms up
-
-    fast = best_seconds_per_epoch(data.make_loader(dataset, batch_size=64, shuffle=True))
-    slow = best_seconds_per_epoch(DataLoader(dataset, batch_size=64, shuffle=True))
-    assert fast * 3 < slow, f"TensorBatchLoader {fast:.5f}s vs DataLoader {slow:.5f}s per epoch"
-
-
 def test_tensor_batch_loader_trains_under_lightning():
     import pytorch_lightning as pl
 
@@ -827,6 +809,76 @@ def test_a_stop_reaching_a_worker_before_its_init_does_not_kill_it():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split() == ["64"]  # every sample, from workers that lived
+
+
+# A process that signals its own group with SIGTERM every millisecond while a loader forks
+# two fresh workers per epoch: the stop signal of a run, landing at every point of the
+# workers' start. The main process records the signals and carries on, as the recipe does.
+PELT_SCRIPT = """
+import os, signal, sys, threading, time
+from torch.utils.data import DataLoader, Dataset
+from recipe.data.loaders import _worker_init, make_loader
+
+class Squares(Dataset):
+    def __len__(self):
+        return 32
+    def __getitem__(self, i):
+        return float(i * i)
+
+received = []
+signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+if sys.argv[1] == "recipe":
+    loader = make_loader(Squares(), batch_size=8, shuffle=False, num_workers=2,
+                         persistent_workers=False)
+else:  # the same loader without the recipe's start-up guard
+    loader = DataLoader(Squares(), batch_size=8, num_workers=2, worker_init_fn=_worker_init)
+done = threading.Event()
+
+def pelt():
+    while not done.is_set():
+        os.killpg(0, signal.SIGTERM)
+        time.sleep(0.001)
+
+threading.Thread(target=pelt, daemon=True).start()
+for _ in range(40):
+    total = sum(float(batch.sum()) for batch in loader)
+done.set()
+print("total", total, "signals", len(received))
+"""
+
+
+def pelt_loader(kind: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", PELT_SCRIPT, kind],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        start_new_session=True,  # its SIGTERMs reach its own group, not pytest
+    )
+
+
+def test_loader_workers_survive_a_stop_signal_while_they_start():
+    """A stop that lands while a worker starts no longer kills it. The test above covers the
+    handler a worker inherits; this one covers torch's own C SIGTERM handler, installed in
+    the worker before `_worker_init` runs, which dies for any sender but the parent (seen
+    as a stopped run recorded `failed`, about one stop in sixty with two workers).
+
+    The control shows the window is real in this torch: the same loader without the
+    blocked-signal fork loses a worker (it did in 3 of 3 tries when this was written).
+    """
+    result = pelt_loader("recipe")
+    assert result.returncode == 0, result.stderr[-3000:]
+    total = sum(i * i for i in range(32))
+    assert f"total {float(total)} signals" in result.stdout
+    assert int(result.stdout.split()[-1]) > 100  # the signals really came, and often
+    control_errors = []
+    for _ in range(3):  # stops at the first loss
+        control = pelt_loader("plain")
+        control_errors.append(control.stderr[-500:])
+        if "exited unexpectedly" in control.stderr or "killed by signal" in control.stderr:
+            break
+    else:
+        raise AssertionError(f"the unguarded loader never lost a worker: {control_errors}")
 
 
 def test_predicting_a_tabular_model_from_an_image_file_names_what_it_takes(tmp_path):

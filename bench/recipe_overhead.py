@@ -1,6 +1,6 @@
 """What the recipe costs over plain Lightning and a raw PyTorch loop, on the same work.
 
-    python bench/recipe_overhead.py [--repeats 3] [--threads N] [--json]
+    python bench/recipe_overhead.py [--repeats 3] [--threads N] [--json] [--paired]
 
 Trains the digits MLP (configs/digits.yaml) and the digits CNN (configs/digits_cnn.yaml)
 four ways, each as a fresh process (a user's experience includes interpreter start and
@@ -43,6 +43,7 @@ end on the MLP and <= 1.15 per epoch on the CNN.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import os
@@ -164,35 +165,36 @@ def _check_baseline(
             raise SystemExit(f"{variant} does other work than the recipe: {key} {got} != {value}")
 
 
-def run_once(
-    variant: str, workload: Workload, spec_path: Path, work: Path, env: dict[str, str], threads: int
-) -> Figures:
-    """Spawn one variant as a fresh process and read its timeline."""
-    run_dir = Path(tempfile.mkdtemp(prefix=f"{workload.name}-{variant}-", dir=work))
-    timeline_path = run_dir / "timeline.json"
+def _command(variant: str, workload: Workload, spec_path: Path, run_dir: Path) -> list[str]:
     if variant == "recipe":
         command = [sys.executable, "-m", "recipe", "train", workload.config, *workload.overrides]
-        command += ["--run-dir", str(run_dir / "run")]
-    else:
-        script = {
-            "lightning": "_plain_lightning.py",
-            "floor": "_lightning_floor.py",
-            "raw": "_raw_torch.py",
-        }[variant]
-        command = [sys.executable, str(BENCH / script), str(spec_path), str(run_dir)]
-        command.append(str(timeline_path))
-    with open(run_dir / "stdout.log", "wb") as log:
-        spawned = time.time()
-        started = time.perf_counter()
-        code = subprocess.call(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        end_to_end = time.perf_counter() - started
+        return [*command, "--run-dir", str(run_dir / "run")]
+    script = {
+        "lightning": "_plain_lightning.py",
+        "floor": "_lightning_floor.py",
+        "raw": "_raw_torch.py",
+    }[variant]
+    timeline = run_dir / "timeline.json"
+    return [sys.executable, str(BENCH / script), str(spec_path), str(run_dir), str(timeline)]
+
+
+def _read_figures(
+    variant: str,
+    workload: Workload,
+    spec_path: Path,
+    run_dir: Path,
+    threads: int,
+    code: int,
+    spawned: float,
+    end_to_end: float,
+) -> Figures:
     if code != 0:
         output = (run_dir / "stdout.log").read_text(encoding="utf-8", errors="replace")
         raise SystemExit(f"{variant} ({workload.name}) exited with {code}:\n{output[-3000:]}")
     if variant == "recipe":
         first, epoch_ends = _recipe_timeline(run_dir / "run")
     else:
-        timeline = json.loads(timeline_path.read_text(encoding="utf-8"))
+        timeline = json.loads((run_dir / "timeline.json").read_text(encoding="utf-8"))
         _check_baseline(variant, timeline, json.loads(spec_path.read_text()), threads)
         first, epoch_ends = timeline["first_metric"], timeline["epoch_ends"]
     if first is None or not epoch_ends:
@@ -204,6 +206,79 @@ def run_once(
         final_metric_s=epoch_ends[-1] - spawned,
         end_to_end_s=end_to_end,
     )
+
+
+def run_once(
+    variant: str, workload: Workload, spec_path: Path, work: Path, env: dict[str, str], threads: int
+) -> Figures:
+    """Spawn one variant as a fresh process and read its timeline."""
+    run_dir = Path(tempfile.mkdtemp(prefix=f"{workload.name}-{variant}-", dir=work))
+    command = _command(variant, workload, spec_path, run_dir)
+    with open(run_dir / "stdout.log", "wb") as log:
+        spawned = time.time()
+        started = time.perf_counter()
+        code = subprocess.call(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        end_to_end = time.perf_counter() - started
+    return _read_figures(variant, workload, spec_path, run_dir, threads, code, spawned, end_to_end)
+
+
+def run_pair(
+    variants: tuple[str, str],
+    cpus: tuple[int, int],
+    workload: Workload,
+    spec_path: Path,
+    work: Path,
+    env: dict[str, str],
+    threads: int,
+) -> tuple[Figures, Figures]:
+    """Run two variants at the same time, each pinned to a core of its own.
+
+    Whatever slows the machine down (its speed drifts by tens of percent within minutes on
+    a shared host) then slows both alike, so their ratio holds where a ratio of runs made
+    one after the other does not. Each variant has the core to itself, as in `run_once`.
+    """
+    runs = []
+    for variant, cpu in zip(variants, cpus, strict=True):
+        run_dir = Path(tempfile.mkdtemp(prefix=f"{workload.name}-{variant}-", dir=work))
+        log = open(run_dir / "stdout.log", "wb")  # noqa: SIM115 - closed below
+        spawned, started = time.time(), time.perf_counter()
+        proc = subprocess.Popen(
+            _command(variant, workload, spec_path, run_dir),
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=functools.partial(os.sched_setaffinity, 0, {cpu}),
+        )
+        runs.append((variant, run_dir, log, proc, spawned, started))
+    ended: dict[int, float] = {}
+    while len(ended) < len(runs):
+        for index, (_, _, _, proc, _, _) in enumerate(runs):
+            if index not in ended and proc.poll() is not None:
+                ended[index] = time.perf_counter()
+        time.sleep(0.002)
+    figures = []
+    for index, (variant, run_dir, log, proc, spawned, started) in enumerate(runs):
+        log.close()
+        figures.append(
+            _read_figures(
+                variant,
+                workload,
+                spec_path,
+                run_dir,
+                threads,
+                proc.returncode,
+                spawned,
+                ended[index] - started,
+            )
+        )
+    return figures[0], figures[1]
+
+
+def _progress(repeat: int, repeats: int, label: str, values: dict[str, float]) -> None:
+    """One line on stderr per run or pair, so a long benchmark shows it is moving."""
+    figures = "  ".join(f"{f} {values[f]:.3f}" for f in FIGURES)
+    print(f"  [{repeat + 1}/{repeats}] {label} {figures}", file=sys.stderr, flush=True)
 
 
 def summarise(runs: list[Figures]) -> dict[str, float]:
@@ -247,6 +322,97 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+PAIRED_BASELINES = ("raw", "floor", "lightning")
+
+
+def paired_main(
+    chosen: list[Workload], env: dict[str, str], repeats: int, threads: int, *, as_json: bool
+) -> int:
+    """`--paired`: each ratio from the recipe and a baseline run side by side, per pair."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        raise SystemExit("--paired needs two cores; this process may use only one")
+    started = time.perf_counter()
+    ratios: dict[str, dict[str, list[dict[str, float]]]] = {
+        w.name: {base: [] for base in PAIRED_BASELINES} for w in chosen
+    }
+    with tempfile.TemporaryDirectory(prefix="recipe-overhead-") as tmp:
+        work = Path(tmp)
+        specs = {w.name: derive_spec(w, work, env) for w in chosen}
+        for repeat in range(repeats):
+            # Swap the cores every repeat, so neither variant always has the same one.
+            cpus = (cores[0], cores[1]) if repeat % 2 == 0 else (cores[1], cores[0])
+            turn = repeat % len(PAIRED_BASELINES)
+            for workload in chosen:
+                for base in PAIRED_BASELINES[turn:] + PAIRED_BASELINES[:turn]:
+                    recipe, baseline = run_pair(
+                        ("recipe", base), cpus, workload, specs[workload.name], work, env, threads
+                    )
+                    pair = {f: getattr(recipe, f) / getattr(baseline, f) for f in FIGURES}
+                    ratios[workload.name][base].append(pair)
+                    if not as_json:
+                        _progress(repeat, repeats, f"{workload.name} recipe/{base:9}", pair)
+    result: dict[str, Any] = {
+        "paired": True,
+        "repeats": repeats,
+        "threads": threads,
+        "seconds": round(time.perf_counter() - started, 1),
+        "workloads": {},
+        "verdicts": [],
+    }
+    lines: list[str] = []
+    for workload in chosen:
+        raw_bounds = dict(workload.raw_targets)
+        entry: dict[str, Any] = {}
+        lines.append(
+            f"{workload.title}, paired: the recipe and each baseline at the same time, one core "
+            f"each; median [min-max] of {repeats} pairs, {threads} thread(s)"
+        )
+        lines.append(f"  {'':18}" + "".join(f"{'recipe/' + base:<34}" for base in PAIRED_BASELINES))
+        for base in PAIRED_BASELINES:
+            pairs = ratios[workload.name][base]
+            entry[f"recipe/{base}"] = {
+                f: {
+                    "median": statistics.median(p[f] for p in pairs),
+                    "min": min(p[f] for p in pairs),
+                    "max": max(p[f] for p in pairs),
+                    "pairs": [p[f] for p in pairs],
+                }
+                for f in FIGURES
+            }
+        for figure in FIGURES:
+            cells = []
+            for base in PAIRED_BASELINES:
+                stats = entry[f"recipe/{base}"][figure]
+                bound = 1.0 if base == "lightning" else None
+                if base == "raw":
+                    bound = raw_bounds.get(figure)
+                cell = f"{stats['median']:.2f} [{stats['min']:.2f}-{stats['max']:.2f}]"
+                cells.append(f"{cell} {_verdict(stats['median'], bound)}")
+                if bound is not None:
+                    result["verdicts"].append(
+                        {
+                            "workload": workload.name,
+                            "ratio": f"recipe/{base}",
+                            "figure": figure,
+                            "value": round(stats["median"], 4),
+                            "bound": bound,
+                            "met": stats["median"] <= bound,
+                        }
+                    )
+            lines.append(f"  {LABELS[figure]:18}" + "".join(f"{c:<34}" for c in cells).rstrip())
+        lines.append("")
+        result["workloads"][workload.name] = entry
+    met = all(t["met"] for t in result["verdicts"])
+    lines.append(f"targets: {'all met' if met else 'some MISSED'}")
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        print("\n".join(lines))
+        print(f"({result['seconds']} s in all)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs of each variant (3)")
@@ -260,10 +426,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cnn-epochs", type=int, default=15, help="as digits_cnn.yaml (15)")
     parser.add_argument("--only", choices=("mlp", "cnn"), help="run one workload")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--paired",
+        action="store_true",
+        help="run the recipe and each baseline at the same time on cores of their own "
+        "(ratios that hold while the machine's speed drifts; needs 2 cores)",
+    )
     args = parser.parse_args(argv)
 
     env = child_env(args.threads)
     chosen = [w for w in workloads(args.mlp_epochs, args.cnn_epochs) if args.only in (None, w.name)]
+    if args.paired:
+        return paired_main(chosen, env, args.repeats, args.threads, as_json=args.json)
     runs: dict[str, dict[str, list[Figures]]] = {w.name: {v: [] for v in VARIANTS} for w in chosen}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="recipe-overhead-") as tmp:
@@ -280,12 +454,8 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     runs[workload.name][variant].append(figures)
                     if not args.json:
-                        print(
-                            f"  [{repeat + 1}/{args.repeats}] {workload.name} {variant:9} "
-                            + "  ".join(f"{f} {getattr(figures, f):.3f}" for f in FIGURES),
-                            file=sys.stderr,
-                            flush=True,
-                        )
+                        label = f"{workload.name} {variant:9}"
+                        _progress(repeat, args.repeats, label, asdict(figures))
 
     result: dict[str, Any] = {
         "repeats": args.repeats,

@@ -79,6 +79,11 @@ class Pane:
         self.server.tmux("send-keys", "-t", self.session, *names)
 
 
+def socket_path(name: str) -> Path:
+    """Where `tmux -L NAME` keeps its socket, which tmux 3.3 leaves behind on kill-server."""
+    return Path(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.getuid()}", name)
+
+
 class TmuxServer:
     """A private tmux server: nothing else on the machine is touched, no user config read."""
 
@@ -132,6 +137,7 @@ class TmuxServer:
 
     def close(self) -> None:
         self.tmux("kill-server")
+        socket_path(self.socket).unlink(missing_ok=True)  # tmux 3.3 leaves it behind
 
 
 def environment(truecolor: bool) -> str:

@@ -92,6 +92,11 @@ def writer(log: Path, control: Path) -> None:
 # ---- tmux ----------------------------------------------------------------------------------
 
 
+def socket_path(name: str) -> Path:
+    """Where `tmux -L NAME` keeps its socket, which tmux 3.3 leaves behind on kill-server."""
+    return Path(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.getuid()}", name)
+
+
 class Tmux:
     """A private tmux server (its own socket), so nothing else on the machine is touched."""
 
@@ -140,6 +145,7 @@ class Tmux:
 
     def close(self) -> None:
         self._run("kill-server")
+        socket_path(self.socket).unlink(missing_ok=True)  # tmux 3.3 leaves it behind
 
 
 def wait_screen(

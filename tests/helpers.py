@@ -79,3 +79,8 @@ def wait_for(predicate, timeout: float = 120.0, interval: float = 0.1, what: str
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def socket_path(name: str) -> Path:
+    """Where `tmux -L NAME` keeps its socket, which tmux 3.3 leaves behind on kill-server."""
+    return Path(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.getuid()}", name)

@@ -117,3 +117,34 @@ async def test_a_full_log_keeps_showing_the_newest_lines() -> None:
         await pilot.pause()
         assert log_rows(app)[-1] == "the newest line"
         assert log.dropped == written + 1 - MAX_LINES
+
+
+async def test_a_flood_skips_to_its_newest_lines_and_a_burst_after_it_arrives_whole(
+    ui_project: Path,
+) -> None:
+    """The log view never falls behind a run that prints faster than anyone can read: it
+    jumps to the newest lines and says how many it skipped (they stay in stdout.log). A
+    burst after the flood (a traceback, say) is not cut short."""
+    run_dir = write_run(ui_project, RUN, "running", ended=False, alive_pid=True, log_lines=200)
+    app = make_app(ui_project, sampler=FixedSampler(gpus=False), clock=lambda: NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        log = await dashboard_of_run(pilot, app)
+        with (run_dir / "stdout.log").open("a") as handle:
+            for second in range(3):  # three polls' worth of 10,000 lines each
+                handle.write("".join(f"flood {second} line {i}\n" for i in range(10_000)))
+                handle.flush()
+                await pilot.pause(0.3)
+        await until(pilot, lambda: log_rows(app)[-1] == "flood 2 line 9999", "the newest line")
+        assert log.skipped > 25_000, log.skipped  # most of the flood, left on disk
+        assert log.line_count < 2_000, log.line_count  # a few polls of 100 lines, not 30,000
+        markers = [line for line in log.lines if "lines skipped to keep up" in line]
+        assert markers and all(line.endswith("(all in stdout.log) …") for line in markers)
+
+        await pilot.pause(1.0)  # the flood is over: a few quiet polls
+        skipped = log.skipped
+        traceback = [f"traceback line {i}" for i in range(90)]
+        with (run_dir / "stdout.log").open("a") as handle:
+            handle.write("".join(line + "\n" for line in traceback))
+        await until(pilot, lambda: log_rows(app)[-1] == "traceback line 89", "the burst")
+        assert log.skipped == skipped  # nothing of the burst was skipped
+        assert list(log.lines)[-90:] == traceback

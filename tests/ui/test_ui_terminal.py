@@ -34,7 +34,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import REPO, socket_path
 
 ENTRY = Path(sys.executable).parent / "autotrain-tui"
 
@@ -130,6 +130,7 @@ def stop_ui(pane: Pane) -> None:
             break
         time.sleep(0.1)
     pane.tmux("kill-server")
+    socket_path(pane.socket).unlink(missing_ok=True)  # tmux 3.3 leaves it behind
     _, alive = psutil.wait_procs(procs, timeout=5)
     for proc in alive:
         with suppress(psutil.Error):

@@ -15,7 +15,7 @@ import pytest
 
 from autotrain_tui.core.groups import group_members
 from autotrain_tui.core.runs import read_run
-from tests.helpers import REPO
+from tests.helpers import REPO, socket_path
 
 ENTRY = Path(sys.executable).parent / "autotrain-tui"
 
@@ -55,6 +55,7 @@ def tmux_session(ui_project: Path) -> Iterator[str]:
         yield name
     finally:
         tmux("kill-server")
+        socket_path(SOCKET).unlink(missing_ok=True)  # tmux 3.3 leaves it behind
 
 
 def capture(session: str) -> str:

@@ -193,7 +193,7 @@ class GracefulStop(pl.Callback):
             self.request.requested, all=False
         ):
             return
-        trainer.save_checkpoint(self.last_path)
+        trainer.save_checkpoint(self.last_path, weights_only=False)  # all of it: exact resume
         self.saved = True
         self.checkpoint.frozen = True
         trainer.should_stop = True

@@ -13,6 +13,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 import torchmetrics
+from pytorch_lightning.strategies import DDPStrategy, DeepSpeedStrategy, SingleDeviceStrategy
 from torch import Tensor, nn
 
 from recipe.registry import instantiate, resolve_target
@@ -156,7 +157,9 @@ class RecipeModule(pl.LightningModule):
     def on_train_epoch_end(self) -> None:
         mean = self._train_loss.compute()
         if mean is not None:
-            self.log("train/loss_epoch", mean, on_step=False, on_epoch=True, batch_size=1)
+            self.log(
+                "train/loss_epoch", mean, on_step=False, on_epoch=True, batch_size=1, sync_dist=True
+            )
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         x, y = batch
@@ -183,8 +186,12 @@ class RecipeModule(pl.LightningModule):
         mean = self._val_loss.compute()
         if mean is None:
             return
-        self.log("val/loss", mean, on_epoch=True, prog_bar=True, batch_size=1)
-        self.log_dict(self.val_metrics.compute(), on_epoch=True)
+        # Under DDP each rank holds its shard's mean (equal shards: the sampler pads them), so
+        # the mean over ranks is the whole set's; torchmetrics' compute() is already synced,
+        # and averaging equal values leaves them be. One all-reduce per epoch; a no-op
+        # in a single process.
+        self.log("val/loss", mean, on_epoch=True, prog_bar=True, batch_size=1, sync_dist=True)
+        self.log_dict(self.val_metrics.compute(), on_epoch=True, sync_dist=True)
         self.val_metrics.reset()
 
     def _fused_default(self, optimizer_ref: dict[str, Any]) -> dict[str, Any]:
@@ -197,7 +204,8 @@ class RecipeModule(pl.LightningModule):
         and gradient clipping together (Lightning's mixed-precision plugin refuses to clip
         for an optimizer that unscales its own gradients), nor when the config names
         `fused` or `foreach` itself, nor for a custom optimizer, nor for parameters off CPU
-        and CUDA or not floating point.
+        and CUDA or not floating point, nor under FSDP or DeepSpeed (single-device and DDP
+        training only).
         """
         if "fused" in optimizer_ref or "foreach" in optimizer_ref:
             return {}
@@ -209,6 +217,11 @@ class RecipeModule(pl.LightningModule):
             and "fused" in inspect.signature(target).parameters
         ):
             return {}
+        strategy = self.trainer.strategy
+        if not isinstance(strategy, SingleDeviceStrategy | DDPStrategy) or isinstance(
+            strategy, DeepSpeedStrategy
+        ):
+            return {}  # FSDP and DeepSpeed shard or wrap the optimizer their own way
         clipping = (self.trainer.gradient_clip_val or 0) > 0
         if clipping and "mixed" in str(self.trainer.precision):
             return {}

@@ -318,13 +318,15 @@ def run_training(config: ValidatedConfig, run_dir: str, ckpt_path: str | None) -
 
     if STOP.requested:
         if not stop.saved:  # the stop came before the first batch ended
-            trainer.save_checkpoint(last_path)
+            trainer.save_checkpoint(last_path, weights_only=False)
         jsonl.log_event("end", trainer.global_step, trainer.current_epoch, status="stopped")
-        print(f"stopped by {STOP.signal_name}; checkpoint saved at step {trainer.global_step}")
+        if trainer.is_global_zero:  # under DDP, rank 0 saved it
+            step = trainer.global_step
+            print(f"stopped by {STOP.signal_name}; checkpoint saved at step {step}", flush=True)
         return EXIT_STOPPED
     jsonl.log_event("end", trainer.global_step, trainer.current_epoch, status="completed")
     best = checkpoint.best_model_score
-    if best is not None:
+    if best is not None and trainer.is_global_zero:
         print(f"best {monitor}: {float(best):.4f}", flush=True)
     return EXIT_OK
 

@@ -12,7 +12,9 @@ import json
 import os
 import re
 import signal
+import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,7 @@ import pytest
 from tests.helpers import read_metrics, run_recipe, start_recipe, wait_for
 
 EXIT_STOPPED = 3
+DDP_ON_CPU = ("trainer.accelerator=cpu", "trainer.devices=2", "trainer.strategy=ddp")
 EXAMPLES = sorted(p.stem for p in (Path(__file__).parents[2] / "configs").glob("*.yaml"))
 
 
@@ -194,6 +197,35 @@ def test_an_optimizer_implementation_named_in_the_config_is_kept(project: Path) 
     assert group["foreach"] is True and not group["fused"]
 
 
+def test_ddp_on_two_cpu_processes(project: Path) -> None:
+    """`trainer.devices` and `trainer.strategy` pass through: two DDP ranks on CPU (gloo),
+    as on two GPUs. Rank 0 alone writes the run directory and the summary lines; epoch
+    metrics are reduced over the ranks (no "sync_dist" warning)."""
+    result = run_recipe(
+        [
+            "train",
+            "configs/digits.yaml",
+            "trainer.max_epochs=2",
+            *DDP_ON_CPU,
+            "--run-dir",
+            "r",
+        ],
+        project,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Starting with 2 processes" in output
+    assert "sync_dist" not in output
+    assert output.count("best val/acc:") == 1
+    records = read_metrics(project / "r")
+    # 1,437 training samples split over 2 ranks: 719 each, 12 batches of 64 per epoch.
+    assert records[0]["total_steps"] == 24 and records[-1]["step"] == 24
+    assert [r["event"] for r in records if "event" in r] == ["start", "end"]
+    steps = [r["step"] for r in records if "train/loss" in r.get("metrics", {})]
+    assert steps == sorted(set(steps)), steps  # each step written once, by rank 0
+    assert (project / "r" / "checkpoints" / "last.ckpt").is_file()
+
+
 def test_same_seed_same_result_deterministic(project: Path) -> None:
     finals = []
     for run in ("a", "b"):
@@ -240,11 +272,11 @@ def test_precision_lr_finder_and_callbacks_pass_through(project: Path) -> None:
     assert not state["optimizer_states"][0]["param_groups"][0]["fused"]
 
 
-def test_sigterm_saves_a_checkpoint_and_resume_continues(project: Path) -> None:
-    run_dir = project / "r"
-    process = start_recipe(
-        ["train", "configs/digits.yaml", "trainer.max_epochs=500", "--run-dir", "r"], project
-    )
+def sigterm_after_first_validation(
+    process: subprocess.Popen[str], run_dir: Path, before: Callable[[], None] | None = None
+) -> str:
+    """SIGTERM to the run's group, as the manager stops it, once it has validated once;
+    its output. The group is SIGKILLed if anything fails on the way."""
     try:
         wait_for(
             lambda: (
@@ -253,13 +285,25 @@ def test_sigterm_saves_a_checkpoint_and_resume_continues(project: Path) -> None:
             ),
             what="the first validation",
         )
+        if before is not None:
+            before()
         os.killpg(process.pid, signal.SIGTERM)
         output, _ = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
+    return output
+
+
+def test_sigterm_saves_a_checkpoint_and_resume_continues(project: Path) -> None:
+    run_dir = project / "r"
+    process = start_recipe(
+        ["train", "configs/digits.yaml", "trainer.max_epochs=500", "--run-dir", "r"], project
+    )
+    output = sigterm_after_first_validation(process, run_dir)
     assert process.returncode == EXIT_STOPPED, output
     assert "stopped by SIGTERM; checkpoint saved at step" in output
+    assert "weights_only" not in output  # Lightning's note on every save, kept out of the log
     records = read_metrics(run_dir)
     assert records[-1]["event"] == "end" and records[-1]["status"] == "stopped"
     stopped_at = records[-1]["step"]
@@ -275,6 +319,42 @@ def test_sigterm_saves_a_checkpoint_and_resume_continues(project: Path) -> None:
     first_point = next(r for r in after if "train/loss" in r.get("metrics", {}))
     assert first_point["step"] > stopped_at
     assert records[-1]["status"] == "completed" and records[-1]["step"] == 3 * 23
+
+
+def test_sigterm_to_a_ddp_run_stops_both_ranks_at_the_same_step(project: Path) -> None:
+    """The manager signals the run's whole group: under DDP both ranks get the stop, agree
+    on the batch to stop after (or one would wait forever for the other), rank 0 saves and
+    records it once, and no rank is left behind."""
+    import psutil
+
+    run_dir = project / "r"
+    process = start_recipe(
+        [
+            "train",
+            "configs/digits.yaml",
+            "trainer.max_epochs=500",
+            *DDP_ON_CPU,
+            "--run-dir",
+            "r",
+        ],
+        project,
+    )
+    ranks: list[int] = []
+
+    def note_ranks() -> None:  # rank 1 is rank 0's child, in its group
+        ranks.extend([process.pid] + [p.pid for p in psutil.Process(process.pid).children()])
+
+    output = sigterm_after_first_validation(process, run_dir, before=note_ranks)
+    assert len(ranks) == 2, ranks
+    assert process.returncode == EXIT_STOPPED, output
+    assert output.count("stopped by SIGTERM; checkpoint saved at step") == 1, output
+    records = read_metrics(run_dir)
+    assert [r["status"] for r in records if r.get("event") == "end"] == ["stopped"]
+    import torch
+
+    state = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)
+    assert state["global_step"] == records[-1]["step"]
+    wait_for(lambda: not any(psutil.pid_exists(pid) for pid in ranks), 10, what="both ranks gone")
 
 
 def test_resume_without_a_checkpoint_is_a_clear_error(project: Path) -> None:

@@ -122,6 +122,7 @@ async def shoot(name: str, settle: Settle) -> Path:
         root = project_with_runs(Path(tmp) / "project")
         app = make_app(root, sampler=FixedSampler(), clock=lambda: NOW, sample_s=3600)
         async with app.run_test(size=SIZE) as pilot:
+            await app.panes_mounted()
             await settle(app, pilot)
             await pilot.pause(0.3)
             app.save_screenshot(filename=name, path=str(DOCS))

@@ -119,6 +119,9 @@ class AutotrainApp(App[int | None]):
         | {"log_scale", "smoothing", "cycle_metric", "search_log"}
     )
     EDITOR_ACTIONS = frozenset({"save", "next_problem", "new_config"})
+    # Need the editor or the dashboard, which are mounted just after the first frame.
+    PANE_ACTIONS = DASHBOARD_ACTIONS | EDITOR_ACTIONS | {"launch", "launch_with_overrides"}
+    PANE_ACTIONS |= {"show_editor", "show_dashboard"}
 
     def __init__(
         self,
@@ -145,6 +148,7 @@ class AutotrainApp(App[int | None]):
         self._sampling = False
         self._disk_prompt_open = False
         self._default_opened = False
+        self._panes_ready = asyncio.Event()  # the editor and the dashboard are mounted
 
     # ---- layout --------------------------------------------------------------------------
 
@@ -154,9 +158,16 @@ class AutotrainApp(App[int | None]):
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
             yield Sidebar(id="sidebar")
-            with ContentSwitcher(initial="editor", id="main"):
-                yield EditorPane(self.project, id="editor")  # the dashboard: after the 1st frame
+            # The editor and the dashboard are mounted just after the first frame, which
+            # needs only the configs listed (the editor's TextArea costs the first frame
+            # about 40 ms here; bench/ui.py).
+            yield ContentSwitcher(id="main")
         yield Footer()
+
+    async def panes_mounted(self) -> None:
+        """Wait until the editor and the dashboard are mounted (just after the first frame);
+        `editor` and `dashboard` are there from then on."""
+        await self._panes_ready.wait()
 
     @property
     def sidebar(self) -> Sidebar:
@@ -200,10 +211,15 @@ class AutotrainApp(App[int | None]):
     async def _after_first_frame(self) -> None:
         from autotrain_tui.ui.widgets.dashboard import RunDashboard
 
+        main = self.query_one("#main", ContentSwitcher)
+        await main.mount(EditorPane(self.project, id="editor"))
+        main.current = "editor"
         dashboard = RunDashboard(id="dashboard")
         dashboard.display = False
         # Mounted before the first poll: once runs are listed, a user may open one at once.
-        await self.query_one("#main", ContentSwitcher).mount(dashboard)
+        await main.mount(dashboard)
+        self._panes_ready.set()
+        self.refresh_bindings()
         self.poll_runs()
         self.set_interval(self.poll_s, self.poll_runs)
         self.set_interval(self.sample_s, self.sample_system)
@@ -341,6 +357,7 @@ class AutotrainApp(App[int | None]):
         """
         from autotrain_tui.ui.screens.choice import ChoiceScreen
 
+        await self._panes_ready.wait()  # a config chosen within the first frame
         editor = self.editor
         if quiet:
             if editor.path is not None:  # the user opened a file first
@@ -384,6 +401,8 @@ class AutotrainApp(App[int | None]):
         """Ask what to do with unsaved edits; False when the user cancels."""
         from autotrain_tui.ui.screens.choice import ChoiceScreen
 
+        if not self._panes_ready.is_set():
+            return True  # quit within the first frame: no editor yet, nothing typed
         editor = self.editor
         if not editor.is_dirty:
             return True
@@ -779,6 +798,8 @@ class AutotrainApp(App[int | None]):
         return [r for r in self.records.values() if r.is_live]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.PANE_ACTIONS and not self._panes_ready.is_set():
+            return False  # a key typed within the first frame: nothing to act on yet
         over_main = self.screen is self.screen_stack[0]
         if action in self.DASHBOARD_ACTIONS | self.EDITOR_ACTIONS and not over_main:
             return False

@@ -30,6 +30,7 @@ async def test_typing_an_error_marks_its_line_then_fix_and_save(ui_project: Path
     original = config.read_text()
     app = app_for(ui_project)
     async with app.run_test(size=SIZE) as pilot:
+        await app.panes_mounted()
         editor = app.editor
         await until(pilot, lambda: editor.full_check == "ok", "the full check of the default")
         area = editor.text_area
@@ -60,6 +61,7 @@ async def test_switching_with_unsaved_changes_asks(ui_project: Path) -> None:
     config = ui_project / "configs" / "digits.yaml"
     app = app_for(ui_project)
     async with app.run_test(size=SIZE) as pilot:
+        await app.panes_mounted()
         await until(pilot, lambda: app.editor.path == config, "the default config")
         app.editor.text_area.insert("# unsaved\n")
         app.open_file(ui_project / "configs" / "digits_cnn.yaml")
@@ -90,6 +92,7 @@ async def test_recovery_copy_is_offered_on_next_start(ui_project: Path) -> None:
     recovery_path(config).write_text("# edits that survived a crash\n" + config.read_text())
     app = app_for(ui_project)
     async with app.run_test(size=SIZE) as pilot:
+        await app.panes_mounted()
         await until(pilot, lambda: isinstance(app.screen, ChoiceScreen), "the recovery offer")
         assert "recovery copy" in app.screen.question
         await click_when_shown(pilot, app, "#choice-restore")
@@ -103,6 +106,7 @@ async def test_file_changed_on_disk_is_offered_for_reload(ui_project: Path) -> N
     config = ui_project / "configs" / "digits.yaml"
     app = app_for(ui_project)
     async with app.run_test(size=SIZE) as pilot:
+        await app.panes_mounted()
         await until(pilot, lambda: app.editor.path == config, "the default config")
         config.write_text("# changed by someone else\n" + config.read_text())
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the reload offer")
@@ -115,6 +119,7 @@ async def test_file_changed_on_disk_is_offered_for_reload(ui_project: Path) -> N
 async def test_python_file_gets_syntax_problems(ui_project: Path) -> None:
     app = app_for(ui_project)
     async with app.run_test(size=SIZE) as pilot:
+        await app.panes_mounted()
         await until(pilot, lambda: app.editor.path is not None, "the default config")
         app.open_file(ui_project / "custom.py")
         await until(pilot, lambda: app.editor.path.name == "custom.py", "custom.py open")
@@ -131,6 +136,7 @@ async def test_keys_typed_before_the_editor_loads_act_and_never_land_in_the_filt
     # open_default=False: the moment before the default config reaches the editor, held.
     app = make_app(ui_project, sampler=FixedSampler(gpus=False), poll_s=0.5, open_default=False)
     async with app.run_test(size=SIZE) as pilot:
+        await app.panes_mounted()
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help screen")
         await pilot.press("escape")
@@ -149,6 +155,7 @@ async def test_the_default_config_loading_late_never_takes_an_opened_run_away(
     write_run(ui_project, run_id, "completed")
     app = make_app(ui_project, sampler=FixedSampler(gpus=False), poll_s=0.5, open_default=False)
     async with app.run_test(size=SIZE) as pilot:
+        await app.panes_mounted()
         await until(pilot, lambda: run_id in app.records, "the run listed")
         app.show_run(app.records[run_id])
         await pilot.pause()
@@ -163,6 +170,7 @@ async def test_the_default_config_loading_late_never_takes_an_opened_run_away(
         # Untouched, the same open takes focus, so one key launches the default config.
     fresh = make_app(ui_project, sampler=FixedSampler(gpus=False), poll_s=0.5)
     async with fresh.run_test(size=SIZE) as pilot:
+        await fresh.panes_mounted()
         await until(pilot, lambda: fresh.editor.path is not None, "the default config loaded")
         await pilot.pause()
         assert fresh.current_pane == "editor"

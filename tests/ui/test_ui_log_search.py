@@ -42,6 +42,7 @@ async def test_search_highlights_jumps_and_walks_matches(ui_project: Path) -> No
     write_run(ui_project, RUN, "completed", log_lines=200)
     app = make_app(ui_project, sampler=FixedSampler(gpus=False), clock=lambda: NOW)
     async with app.run_test(size=SIZE) as pilot:
+        await app.panes_mounted()
         log = await dashboard_of_run(pilot, app)
         assert "step 995:" in log_rows(app)[-1]  # following the end
         assert not any("epoch 3 step" in row for row in log_rows(app))
@@ -80,6 +81,7 @@ async def test_n_clones_the_run_config_when_no_search_is_active(ui_project: Path
     write_run(ui_project, RUN, "completed", log_lines=200)
     app = make_app(ui_project, sampler=FixedSampler(gpus=False), clock=lambda: NOW)
     async with app.run_test(size=SIZE) as pilot:
+        await app.panes_mounted()
         log = await dashboard_of_run(pilot, app)
         assert log.has_focus
         await pilot.press("n")
@@ -90,6 +92,7 @@ async def test_search_without_a_match_says_so(ui_project: Path) -> None:
     write_run(ui_project, RUN, "completed", log_lines=200)
     app = make_app(ui_project, sampler=FixedSampler(gpus=False), clock=lambda: NOW)
     async with app.run_test(size=SIZE) as pilot:
+        await app.panes_mounted()
         log = await dashboard_of_run(pilot, app)
         await pilot.press("ctrl+f")
         await pilot.press(*"no such text")
@@ -128,6 +131,7 @@ async def test_a_flood_skips_to_its_newest_lines_and_a_burst_after_it_arrives_wh
     run_dir = write_run(ui_project, RUN, "running", ended=False, alive_pid=True, log_lines=200)
     app = make_app(ui_project, sampler=FixedSampler(gpus=False), clock=lambda: NOW)
     async with app.run_test(size=SIZE) as pilot:
+        await app.panes_mounted()
         log = await dashboard_of_run(pilot, app)
         with (run_dir / "stdout.log").open("a") as handle:
             for second in range(3):  # three polls' worth of 10,000 lines each

@@ -46,6 +46,7 @@ async def launch_with(pilot: Pilot[object], app: AutotrainApp, overrides: str) -
 async def test_launch_watch_stop_resume_kill(ui_project: Path) -> None:
     app = make_app(ui_project, sampler=FixedSampler(gpus=False), poll_s=0.3, sample_s=0.5)
     async with app.run_test(size=SIZE) as pilot:
+        await app.panes_mounted()
         await until(pilot, lambda: app.editor.path is not None, "the default config to open")
         assert app.editor.path == ui_project / "configs" / "digits.yaml"
         run_id = await launch_with(
@@ -109,6 +110,7 @@ async def test_invalid_config_is_not_launched(ui_project: Path) -> None:
     config.write_text(config.read_text().replace("_target_: adamw", "_target_: adamx"))
     app = make_app(ui_project, sampler=FixedSampler(gpus=False), poll_s=0.3)
     async with app.run_test(size=SIZE) as pilot:
+        await app.panes_mounted()
         await until(pilot, lambda: app.editor.problems, "the problem found on open")
         line = next(i for i, t in enumerate(config.read_text().splitlines(), 1) if "adamx" in t)
         assert app.editor.problems[0][0] == line
@@ -122,6 +124,7 @@ async def test_invalid_config_is_not_launched(ui_project: Path) -> None:
 async def test_quit_with_live_run_says_it_keeps_running(ui_project: Path) -> None:
     app = make_app(ui_project, sampler=FixedSampler(gpus=False), poll_s=0.3)
     async with app.run_test(size=SIZE) as pilot:
+        await app.panes_mounted()
         await until(pilot, lambda: app.editor.path is not None, "the default config")
         run_id = await launch_with(pilot, app, "trainer.max_epochs=40 model.hidden=[16]")
         await until(pilot, lambda: app.records.get(run_id), "the run listed")
@@ -150,6 +153,7 @@ async def test_a_launch_of_what_the_editor_just_checked_skips_the_second_check(
     monkeypatch.setattr(launcher, "check_config", counting)
     app = make_app(ui_project, sampler=FixedSampler(gpus=False), poll_s=0.3)
     async with app.run_test(size=SIZE) as pilot:
+        await app.panes_mounted()
         await until(pilot, lambda: app.editor.full_check == "ok", "the background check")
         assert checked == [config]
         await pilot.press("ctrl+r")

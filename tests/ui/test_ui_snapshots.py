@@ -56,6 +56,7 @@ def test_editor_view(snap_compare, ui_project: Path, size: tuple[int, int]) -> N
     app = fixed_app(ui_project)
 
     async def settle(pilot: Pilot[object]) -> None:
+        await app.panes_mounted()
         await until(pilot, lambda: app.editor.full_check == "ok", "the full check")
         await until(pilot, lambda: len(app.sidebar.records) == 3, "the runs listed")
         app.editor.text_area.cursor_blink = False  # the cursor shown, whatever the timing
@@ -69,6 +70,7 @@ def test_dashboard_view(snap_compare, ui_project: Path, size: tuple[int, int]) -
     app = fixed_app(ui_project)
 
     async def settle(pilot: Pilot[object]) -> None:
+        await app.panes_mounted()
         await until(pilot, lambda: len(app.sidebar.records) == 3, "the runs listed")
         app.show_run(app.records["digits-20251125-095500-cccc"])
         await until(
@@ -91,6 +93,7 @@ def test_compare_view(snap_compare, ui_project: Path, size: tuple[int, int]) -> 
     app = fixed_app(ui_project)
 
     async def settle(pilot: Pilot[object]) -> None:
+        await app.panes_mounted()
         await until(pilot, lambda: len(app.sidebar.records) == 3, "the runs listed")
         await pilot.press("escape")  # leave the editor
         app.sidebar.marked = {"digits-20251125-094640-aaaa", "digits-20251125-095000-bbbb"}

@@ -43,6 +43,7 @@ async def test_stop_sweep_asks_then_stops_every_live_run(
     write_run(ui_project, ids[2], "completed", sweep=SWEEP, started_at=T0 - 900)
     app = make_app(ui_project, sampler=FixedSampler(gpus=False), poll_s=0.3)
     async with app.run_test(size=SIZE) as pilot:
+        await app.panes_mounted()
         await until(pilot, lambda: len(app.records) == 3, "the runs listed")
         app.show_run(app.records[ids[0]])
         await until(pilot, lambda: f"· sweep {SWEEP}" in screen_text(app), "the sweep shown", 10)
@@ -60,6 +61,7 @@ async def test_sweep_actions_explain_what_they_cannot_do(ui_project: Path) -> No
     write_run(ui_project, "digits-20251125-094641-swp0", "failed", sweep=SWEEP, done=80)
     app = make_app(ui_project, sampler=FixedSampler(gpus=False), clock=lambda: NOW)
     async with app.run_test(size=SIZE) as pilot:
+        await app.panes_mounted()
         await until(pilot, lambda: len(app.records) == 2, "the runs listed")
         app.show_run(app.records["digits-20251125-094640-solo"])
         await pilot.press("S")
@@ -85,6 +87,7 @@ async def test_a_long_runs_list_shows_the_newest_and_filters_to_the_rest(
         write_run(ui_project, f"past-{i:04d}", "completed", steps=20, started_at=T0 + i)
     app = make_app(ui_project, sampler=FixedSampler(gpus=False), clock=lambda: NOW)
     async with app.run_test(size=SIZE) as pilot:
+        await app.panes_mounted()
         await until(pilot, lambda: f"Runs ({count})" in screen_text(app), "the runs counted")
         runs = app.sidebar.query_one("#runs")
         # The first poll lists a screenful, newest first; the next ones the newest 200.
@@ -111,6 +114,7 @@ async def test_disk_check_news_that_a_save_made_stale_is_ignored(ui_project: Pat
 
     app = make_app(ui_project, sampler=FixedSampler(gpus=False), poll_s=0.5)
     async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        await app.panes_mounted()
         await until(pilot, lambda: app.editor.path == config, "the default config")
         known = app.editor.disk_state
         config.write_text("# changed by someone else\n" + config.read_text())

@@ -345,6 +345,9 @@ class AutotrainApp(App[int | None]):
 
     @on(OpenFileRequested)
     def _open_requested(self, message: OpenFileRequested) -> None:
+        # The user chose a file: the start-up open of the default config no longer applies
+        # (as an exclusive worker it would cancel this one, were it still reading).
+        self._default_opened = True
         self.open_file(message.path)
 
     @work(group="open-file", exclusive=True, name="open file", exit_on_error=False)

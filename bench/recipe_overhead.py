@@ -52,6 +52,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -251,12 +252,21 @@ def run_pair(
             preexec_fn=functools.partial(os.sched_setaffinity, 0, {cpu}),
         )
         runs.append((variant, run_dir, log, proc, spawned, started))
+    # One blocked waiter per process: the exit time of each, and no polling loop taking
+    # CPU from the two variants being measured.
     ended: dict[int, float] = {}
-    while len(ended) < len(runs):
-        for index, (_, _, _, proc, _, _) in enumerate(runs):
-            if index not in ended and proc.poll() is not None:
-                ended[index] = time.perf_counter()
-        time.sleep(0.002)
+
+    def wait(index: int, proc: subprocess.Popen[bytes]) -> None:
+        proc.wait()
+        ended[index] = time.perf_counter()
+
+    waiters = [
+        threading.Thread(target=wait, args=(index, run[3])) for index, run in enumerate(runs)
+    ]
+    for waiter in waiters:
+        waiter.start()
+    for waiter in waiters:
+        waiter.join()
     figures = []
     for index, (variant, run_dir, log, proc, spawned, started) in enumerate(runs):
         log.close()

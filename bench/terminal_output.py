@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-from ui import make_project, write_fake_run
+from ui import make_project, socket_path, write_fake_run
 
 from autotrain_tui.core.groups import group_members
 from autotrain_tui.core.runs import process_matches, read_run
@@ -77,11 +77,6 @@ class Pane:
 
     def keys(self, *names: str) -> None:
         self.server.tmux("send-keys", "-t", self.session, *names)
-
-
-def socket_path(name: str) -> Path:
-    """Where `tmux -L NAME` keeps its socket, which tmux 3.3 leaves behind on kill-server."""
-    return Path(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.getuid()}", name)
 
 
 class TmuxServer:

@@ -120,8 +120,11 @@ class AutotrainApp(App[int | None]):
     )
     EDITOR_ACTIONS = frozenset({"save", "next_problem", "new_config"})
     # Need the editor or the dashboard, which are mounted just after the first frame.
-    PANE_ACTIONS = DASHBOARD_ACTIONS | EDITOR_ACTIONS | {"launch", "launch_with_overrides"}
-    PANE_ACTIONS |= {"show_editor", "show_dashboard"}
+    PANE_ACTIONS = (
+        DASHBOARD_ACTIONS
+        | EDITOR_ACTIONS
+        | frozenset({"launch", "launch_with_overrides", "show_editor", "show_dashboard"})
+    )
 
     def __init__(
         self,

@@ -13,3 +13,10 @@ from tests.helpers import make_project
 def project(tmp_path: Path) -> Path:
     """A fresh copy of the shipped project (configs/, custom.py, examples/)."""
     return make_project(tmp_path / "project")
+
+
+@pytest.fixture(autouse=True)
+def _private_user_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Each test (and every process it starts) gets an empty user config directory, so the
+    trust decisions of the user running the tests neither leak in nor get written."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))

@@ -17,11 +17,49 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
+# What a scratch project copies: the shipped examples a user is invited to edit.
+SHIPPED_FILES = ("configs", "custom.py")
+
+
+def export_shipped(destination: Path, repo: Path = REPO) -> None:
+    """Write pristine copies of the shipped configs/ and custom.py into `destination`.
+
+    The README invites users to edit configs/digits.yaml and custom.py, and the tests
+    must pass all the same: in a git checkout the committed versions are exported
+    (`git archive HEAD`), so a user's edits never reach a test. Only outside git (a
+    source tarball) are the working files copied.
+    """
+    destination.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", "--format=tar", "HEAD", *SHIPPED_FILES],
+        capture_output=True,
+        check=False,
+    )
+    if archive.returncode == 0:
+        subprocess.run(["tar", "-x", "-C", str(destination)], input=archive.stdout, check=True)
+        return
+    shutil.copytree(repo / "configs", destination / "configs")
+    shutil.copy(repo / "custom.py", destination / "custom.py")
+
+
+def shipped_config_names(repo: Path = REPO) -> list[str]:
+    """The names of the shipped example configs as committed (working files outside git)."""
+    listed = subprocess.run(
+        ["git", "-C", str(repo), "ls-tree", "--name-only", "HEAD", "configs/"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if listed.returncode == 0 and listed.stdout.strip():
+        names = [Path(line).name for line in listed.stdout.splitlines()]
+    else:
+        names = [p.name for p in (repo / "configs").glob("*.yaml")]
+    return sorted(n for n in names if n.endswith(".yaml"))
+
+
 def make_project(root: Path) -> Path:
     """A project directory like the shipped one: configs/, custom.py, examples/."""
-    root.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(REPO / "configs", root / "configs")
-    shutil.copy(REPO / "custom.py", root / "custom.py")
+    export_shipped(root)
     (root / "examples").symlink_to(REPO / "examples")
     return root
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from autotrain_tui.ui.keys import KEYS
+from tests.helpers import shipped_config_names
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text()
@@ -17,7 +18,7 @@ def test_every_key_is_documented(key) -> None:  # type: ignore[no-untyped-def]
     assert f"| `{key.keys}` | {key.what} |" in README
 
 
-@pytest.mark.parametrize("config", sorted(p.name for p in (REPO / "configs").glob("*.yaml")))
+@pytest.mark.parametrize("config", shipped_config_names())
 def test_every_example_config_is_documented(config: str) -> None:
     assert f"`{config}`" in README or f"`{config.removesuffix('.yaml')}" in README
 

@@ -11,6 +11,8 @@ manager that later finds the run dead — knows it was asked for and writes `sto
 when the recipe dies by signal. A stop goes through the supervisor (SIGTERM to it), which
 owns the grace period and the SIGKILL that follows, so the escalation happens even if the
 UI is closed right after. Without a live supervisor the caller sends the signals itself.
+Every signal is gated on the identity recorded in `run.json` (pid and start ticks): a
+process, or a group, that now belongs to someone else is never signalled.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from autotrain_tui.core import identity
 from autotrain_tui.core.errors import ManagerError
 from autotrain_tui.core.groups import kill_group_and_wait, signal_group
 from autotrain_tui.core.queue import cancel_queued
@@ -28,9 +31,10 @@ from autotrain_tui.core.runs import (
     RunRecord,
     RunStatus,
     modify_run,
-    process_matches,
     read_run,
+    recipe_alive,
     reconcile,
+    supervisor_alive,
 )
 
 DEFAULT_GRACE_S = 30.0
@@ -74,23 +78,31 @@ def request_stop(
     record = modify_run(record.run_dir, mark)
     if record.status is not RunStatus.RUNNING:
         return StopRequest(record, caller_escalates=False)
-    recipe_alive = record.pgid is not None and process_matches(record.pid, record.create_time)
-    supervisor_alive = process_matches(record.supervisor_pid, record.supervisor_create_time)
     if kill:
-        if recipe_alive and record.pgid is not None:
-            signal_group(record.pgid, signal.SIGKILL)
+        if recipe_alive(record):
+            signal_group(record, signal.SIGKILL)
         return StopRequest(record, caller_escalates=False)
-    if supervisor_alive and record.supervisor_pid is not None:
-        try:
-            os.kill(record.supervisor_pid, signal.SIGTERM)
-            return StopRequest(record, caller_escalates=False)
-        except ProcessLookupError:
-            pass
-    if recipe_alive and record.pid is not None:
+    if supervisor_alive(record) and _signal(
+        record.supervisor_pid, record.supervisor_start_ticks, record, signal.SIGTERM
+    ):
+        return StopRequest(record, caller_escalates=False)
+    if recipe_alive(record) and _signal(record.pid, record.start_ticks, record, signal.SIGTERM):
         # The recipe only, as the supervisor does (see supervisor._apply_stop for why).
-        os.kill(record.pid, signal.SIGTERM)
         return StopRequest(record, caller_escalates=True)
     return StopRequest(reconcile(record), caller_escalates=False)
+
+
+def _signal(pid: int | None, ticks: int | None, record: RunRecord, sig: int) -> bool:
+    """`sig` to one recorded process, through its identity (pidfd) when ticks are recorded."""
+    if pid is None:
+        return False
+    if ticks is not None:
+        return identity.signal_process(pid, ticks, record.boot_id, sig)
+    try:  # a record from before start ticks: just checked alive by its create_time
+        os.kill(pid, sig)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
 
 
 def wait_until_finished(run_dir: Path, timeout_s: float, poll_s: float = 0.1) -> RunRecord:
@@ -121,8 +133,9 @@ def stop_and_wait(
         return record
     record = wait_until_finished(record.run_dir, (0.0 if kill else grace_s) + settle_s)
     if record.pgid is not None:
-        # Covers a run without supervisor, and a supervisor that died mid-stop.
-        survivors = kill_group_and_wait(record.pgid)
+        # Covers a run without supervisor, and a supervisor that died mid-stop. Only while
+        # the group is still the run's: its id may lead another program by now.
+        survivors = kill_group_and_wait(record)
         if survivors:
             pids = ", ".join(str(p.pid) for p in survivors)
             raise ManagerError(f"run {record.id}: processes {pids} survived SIGKILL")

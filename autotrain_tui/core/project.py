@@ -36,8 +36,8 @@ from autotrain_tui.core.runs import (
     RunStatus,
     list_runs,
     modify_run,
-    process_matches,
     read_run,
+    recipe_alive,
     reconcile,
 )
 from autotrain_tui.core.sweep import expand_grid, new_sweep_id
@@ -388,12 +388,14 @@ class Project:
             raise RunIsLiveError(f"run {record.id} is {record.status.value}; nothing to resume")
         if record.status is RunStatus.COMPLETED:
             raise ManagerError(f"run {record.id} completed; there is nothing to resume")
-        if record.started_at is not None:
+        # A run whose resume was stopped while queued has no start of its own (started_at is
+        # None) but is still a resume.
+        if record.started_at is not None or record.resumes:
             if not record.last_checkpoint.is_file():
                 raise ManagerError(f"run {record.id} has no checkpoints/last.ckpt to resume from")
             run_rel = launcher.display_path(record.run_dir, self.root)
             command = tuple(launcher.resume_command(self.python, self.recipe_module, run_rel))
-            resumes = record.resumes + 1
+            resumes = record.resumes + (1 if record.started_at is not None else 0)
         else:
             command, resumes = record.command, record.resumes
         now = time.time()
@@ -406,6 +408,10 @@ class Project:
                 command=command,
                 resumes=resumes,
                 queue_order=now,
+                # The attempt that ended is added to the time run so far; the next one
+                # starts its own clock when it starts (elapsed_s continues the count).
+                elapsed_before_s=cur.elapsed_s(now) or 0.0,
+                started_at=None,
                 exit_code=None,
                 ended_at=None,
                 reason=None,
@@ -470,8 +476,9 @@ def _escalate_later(record: RunRecord, grace_s: float) -> None:
     """SIGKILL the group after the grace period when no supervisor is alive to do it."""
 
     def escalate() -> None:
-        if record.pgid is not None and process_matches(record.pid, record.create_time):
-            signal_group(record.pgid, signal.SIGKILL)
+        # Gated on the recipe's identity: by now its group id may lead another program.
+        if recipe_alive(record):
+            signal_group(record, signal.SIGKILL)
 
     timer = threading.Timer(grace_s, escalate)
     timer.daemon = True

@@ -19,6 +19,7 @@ import contextlib
 import fcntl
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -41,6 +42,11 @@ GPU_LEDGER = ".gpu-ledger.json"
 QUEUE_SETTINGS = ".queue.json"
 
 StartRun = Callable[[RunRecord], None]
+
+# Whether this thread holds the queue lock: a run reconciled while the queue is being
+# advanced (its listing reconciles) must not advance it again from inside (flock would wait
+# on our own lock for ever), and need not, as the advance in progress sees the freed slot.
+_held = threading.local()
 
 
 @dataclass(frozen=True)
@@ -71,10 +77,13 @@ def queue_lock(runs_dir: Path) -> Iterator[None]:
     """The one lock over the ledger and every queued→running transition."""
     runs_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(runs_dir / QUEUE_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    outer = getattr(_held, "depth", 0)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        _held.depth = outer + 1
         yield
     finally:
+        _held.depth = outer
         os.close(fd)
 
 
@@ -192,8 +201,11 @@ def _start(
             pid=None,
             pgid=None,
             create_time=None,
+            start_ticks=None,
             supervisor_pid=None,
             supervisor_create_time=None,
+            supervisor_start_ticks=None,
+            boot_id=None,
             stop_requested=None,
             stop_requested_at=None,
             reason=None,
@@ -244,6 +256,25 @@ def advance_queue(
             if result is not None:
                 started.append(result)
         return started
+
+
+def advance_after_end(runs_dir: Path) -> list[RunRecord]:
+    """Advance the queue because a run was just found ended (capacity freed).
+
+    For a manager that reconciles a run whose supervisor died (a listing, a UI poll, a CLI
+    command): it starts what now fits, as the supervisor would have on its way out. Never
+    raises: a start that fails is recorded on its run as `failed` with the reason.
+    """
+    if getattr(_held, "depth", 0):
+        return []
+    # Imported here: a listing that frees no slot (nearly every one) loads neither.
+    from autotrain_tui.core.gpus import default_inventory
+    from autotrain_tui.core.launcher import spawn_supervisor
+
+    try:
+        return advance_queue(runs_dir, default_inventory(), spawn_supervisor)
+    except (ManagerError, OSError):
+        return []
 
 
 def start_now(

@@ -3,7 +3,8 @@
 `run.json` is the one place a run's state lives (docs/run-directory.md). Several processes
 write it — the launcher, the run's supervisor, a manager asking for a stop, a manager that
 finds the run dead — so every read-modify-write holds a per-run file lock and every write is
-atomic. A pid is trusted only together with its process start time, because pids are reused.
+atomic. A pid is trusted only together with its start ticks since boot (`identity`), because
+pids are reused; never with a wall-clock time, which a clock step moves.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autotrain_tui.core import identity
 from autotrain_tui.core.atomic import write_json_atomic
 
-RUN_DIR_VERSION = 1
+# 2: start_ticks, supervisor_start_ticks, boot_id (identity without the clock), elapsed_before_s.
+RUN_DIR_VERSION = 2
 RUN_JSON = "run.json"
 RUN_LOCK = ".run.lock"
 STDOUT_LOG = "stdout.log"
@@ -35,8 +38,9 @@ LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
 # A launcher writes `running` a few milliseconds before its supervisor records its own pid.
 # Within this window a run without any pid is taken as starting, not lost.
 STARTING_GRACE_S = 60.0
-# psutil derives start times from boot time and clock ticks; two reads of the same process
-# agree far more closely than this, while a reused pid starts later by at least a tick.
+# Only for records without start ticks (written before contract version 2, or off Linux):
+# two reads of psutil's create_time agree far more closely than this unless the clock was
+# stepped in between, while a reused pid starts later by at least a tick.
 _CREATE_TIME_TOLERANCE_S = 0.005
 
 
@@ -75,8 +79,11 @@ class RunRecord:
     pid: int | None = None
     pgid: int | None = None
     create_time: float | None = None
+    start_ticks: int | None = None
     supervisor_pid: int | None = None
     supervisor_create_time: float | None = None
+    supervisor_start_ticks: int | None = None
+    boot_id: str | None = None
     gpus: tuple[int, ...] = ()
     gpus_requested: int = 0
     sweep: str | None = None
@@ -89,6 +96,7 @@ class RunRecord:
     stop_requested_at: float | None = None
     stop_grace_s: float | None = None
     resumes: int = 0
+    elapsed_before_s: float = 0.0
     reason: str | None = None
     version: int = RUN_DIR_VERSION
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -113,13 +121,25 @@ class RunRecord:
     def last_checkpoint(self) -> Path:
         return self.run_dir / LAST_CHECKPOINT
 
+    def elapsed_s(self, now: float) -> float | None:
+        """Seconds the run has trained, over every attempt (a resume continues the count).
+
+        `elapsed_before_s` holds the attempts before the current one; the current one runs
+        from `started_at` to `ended_at` (or `now`). None for a run that never started.
+        """
+        if self.status is RunStatus.QUEUED or self.started_at is None:
+            return self.elapsed_before_s if self.resumes or self.elapsed_before_s else None
+        end = self.ended_at if self.ended_at is not None else now
+        return self.elapsed_before_s + max(0.0, end - self.started_at)
+
     def replace(self, **changes: Any) -> RunRecord:
         """A copy with `changes` applied (the record itself is frozen)."""
         return dataclasses.replace(self, **changes)
 
     def to_json(self) -> dict[str, Any]:
         """The `run.json` object: contract fields first, then any unknown keys kept as read."""
-        out: dict[str, Any] = {"version": self.version, "id": self.id}
+        # A record written by this version holds this version's fields.
+        out: dict[str, Any] = {"version": max(self.version, RUN_DIR_VERSION), "id": self.id}
         for spec in dataclasses.fields(self):
             if spec.name in ("id", "version", "run_dir", "extra"):
                 continue
@@ -146,6 +166,7 @@ class RunRecord:
         kwargs["gpus"] = tuple(int(x) for x in (data.get("gpus") or ()))
         kwargs["gpus_requested"] = int(data.get("gpus_requested") or 0)
         kwargs["resumes"] = int(data.get("resumes") or 0)
+        kwargs["elapsed_before_s"] = float(data.get("elapsed_before_s") or 0.0)
         return cls(run_dir=run_dir, extra=extra, **kwargs)
 
 
@@ -201,9 +222,23 @@ def modify_run(run_dir: Path, change: Callable[[RunRecord], RunRecord | None]) -
         return updated
 
 
-def process_matches(pid: int | None, create_time: float | None) -> bool:
-    """True when `pid` is a live (non-zombie) process that started at `create_time`."""
-    if pid is None or create_time is None:
+def process_matches(
+    pid: int | None,
+    create_time: float | None,
+    start_ticks: int | None = None,
+    boot_id: str | None = None,
+) -> bool:
+    """True when `pid` is a live (non-zombie) process that is the one recorded.
+
+    With `start_ticks` (every record since contract version 2) the check is the kernel's
+    boot-relative start, which no clock change moves. Without them, psutil's `create_time`
+    is compared as before: that one is wall-clock time and moves when the clock is stepped.
+    """
+    if pid is None:
+        return False
+    if start_ticks is not None:
+        return identity.is_alive(pid, start_ticks, boot_id)
+    if create_time is None:
         return False
     import psutil  # here, not at the top: the UI's first frame needs no process table
 
@@ -226,11 +261,24 @@ def process_create_time(pid: int) -> float | None:
         return None
 
 
+def recipe_alive(record: RunRecord) -> bool:
+    """The run's recipe process (its group leader) is alive."""
+    return process_matches(record.pid, record.create_time, record.start_ticks, record.boot_id)
+
+
+def supervisor_alive(record: RunRecord) -> bool:
+    """The run's supervisor is alive."""
+    return process_matches(
+        record.supervisor_pid,
+        record.supervisor_create_time,
+        record.supervisor_start_ticks,
+        record.boot_id,
+    )
+
+
 def run_is_alive(record: RunRecord, now: float | None = None) -> bool:
     """Whether a `running` run still has a live recipe or supervisor (or is just starting)."""
-    if process_matches(record.pid, record.create_time):
-        return True
-    if process_matches(record.supervisor_pid, record.supervisor_create_time):
+    if recipe_alive(record) or supervisor_alive(record):
         return True
     if record.supervisor_pid is None and record.pid is None:
         now = time.time() if now is None else now
@@ -239,28 +287,78 @@ def run_is_alive(record: RunRecord, now: float | None = None) -> bool:
     return False
 
 
-def reconcile(record: RunRecord) -> RunRecord:
-    """Turn a `running` record whose processes are all gone into `lost`, and return it.
+def _remember_ticks(record: RunRecord) -> RunRecord:
+    """Add start ticks to a live record that has only `create_time` (an older writer).
 
-    The check is repeated under the run lock, so a supervisor that writes the final status
-    at the same moment wins: only a run that nobody recorded an end for becomes `lost`.
+    Found alive once by its wall-clock start time, from now on it is known by its ticks, so
+    a later clock step cannot make it look dead. Best effort: a read-only project keeps the
+    old fields (and the old clock-dependent check).
     """
-    if record.status is not RunStatus.RUNNING or run_is_alive(record):
+    missing_recipe = record.pid is not None and record.start_ticks is None
+    missing_supervisor = record.supervisor_pid is not None and record.supervisor_start_ticks is None
+    if not (missing_recipe or missing_supervisor):
         return record
 
-    def mark_lost(current: RunRecord) -> RunRecord | None:
+    def add(current: RunRecord) -> RunRecord | None:
+        changes: dict[str, Any] = {}
+        if current.start_ticks is None and current.pid is not None and recipe_alive(current):
+            changes["start_ticks"] = identity.start_ticks(current.pid)
+        if (
+            current.supervisor_start_ticks is None
+            and current.supervisor_pid is not None
+            and supervisor_alive(current)
+        ):
+            changes["supervisor_start_ticks"] = identity.start_ticks(current.supervisor_pid)
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if not changes:
+            return None
+        return current.replace(boot_id=identity.boot_id(), **changes)
+
+    try:
+        return modify_run(record.run_dir, add)
+    except (OSError, ValueError):
+        return record
+
+
+def reconcile(record: RunRecord) -> RunRecord:
+    """Record the end of a `running` run whose processes are all gone, and return it.
+
+    Nobody recorded that end (the supervisor died), so it is taken from the run directory's
+    own evidence (`outcome.outcome_of`): the recipe's end event, a stop that was asked for;
+    `lost` only when there is none. The check is repeated under the run lock, so a
+    supervisor that writes the final status at the same moment wins. A run that ends here
+    freed its slot: the queue is advanced, as its supervisor would have done.
+    """
+    if record.status is not RunStatus.RUNNING:
+        return record
+    if run_is_alive(record):
+        return _remember_ticks(record)
+    from autotrain_tui.core.outcome import outcome_of  # it reads records: no import cycle
+
+    ended = False
+
+    def record_end(current: RunRecord) -> RunRecord | None:
+        nonlocal ended
         if current.status is not RunStatus.RUNNING or run_is_alive(current):
             return None
+        found = outcome_of(current)
+        ended = True
         return current.replace(
-            status=RunStatus.LOST,
+            status=found.status,
+            exit_code=found.exit_code,
             ended_at=time.time(),
-            reason="the run's processes are gone and nothing recorded why",
+            reason=found.reason,
         )
 
     try:
-        return modify_run(record.run_dir, mark_lost)
-    except (FileNotFoundError, ValueError):
+        result = modify_run(record.run_dir, record_end)
+    except (OSError, ValueError):
         return record
+    if ended:
+        from autotrain_tui.core.queue import advance_after_end  # queue builds on this module
+
+        advance_after_end(record.run_dir.parent)
+    return result
 
 
 def _run_dir_paths(runs_dir: Path) -> list[str]:

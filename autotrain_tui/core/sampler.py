@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import psutil
 
 from autotrain_tui.core.nvml import nvml, nvml_unavailable_reason
-from autotrain_tui.core.runs import RunRecord, RunStatus, process_matches
+from autotrain_tui.core.runs import RunRecord, RunStatus, recipe_alive
 
 
 @dataclass(frozen=True)
@@ -212,11 +212,7 @@ class SystemSampler:
         have_gpus: bool,
         seen: set[tuple[int, float]],
     ) -> RunUsage:
-        if (
-            record.status is not RunStatus.RUNNING
-            or record.pid is None
-            or not process_matches(record.pid, record.create_time)
-        ):
+        if record.status is not RunStatus.RUNNING or record.pid is None or not recipe_alive(record):
             return RunUsage(record.id, alive=False)
         try:
             root = psutil.Process(record.pid)

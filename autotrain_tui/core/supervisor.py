@@ -12,22 +12,32 @@ the grace period recorded in `run.json` is over, SIGKILL to the whole group; onc
 has exited, any process left in its group is SIGKILLed too. Without `--foreground`
 it double-forks and returns to its launcher once it has recorded its pid, so a long-lived
 launcher (the UI) never accumulates zombies.
+
+The recipe is reaped only after its group has been swept: while it is an unreaped zombie its
+pid (the group id) cannot be given to another process, so the sweep reaches nothing else. A
+full disk must not leave the run `running` for ever: the supervisor keeps a small reserve
+file beside `run.json`, frees it when a write finds no space, and records the run `failed`
+with the reason.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import select
 import signal
 import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
 import psutil
 
+from autotrain_tui.core import identity
 from autotrain_tui.core.gpus import default_inventory
 from autotrain_tui.core.groups import kill_group_and_wait, signal_group
 from autotrain_tui.core.launcher import spawn_supervisor
@@ -43,6 +53,9 @@ from autotrain_tui.core.runs import (
 DEFAULT_GRACE_S = 30.0
 EXIT_COMPLETED, EXIT_FAILED, EXIT_INVALID_CONFIG, EXIT_STOPPED = 0, 1, 2, 3
 EXIT_GATE_CLOSED, EXIT_CANNOT_START = 125, 127
+# Space set aside at start, so the final status can be written on a disk that filled up.
+RESERVE = ".supervisor.reserve"
+RESERVE_BYTES = 256 * 1024
 
 # The recipe's process starts as this gate: an interpreter without site packages (a few
 # milliseconds) that waits until the supervisor has recorded its pid in run.json, then
@@ -94,6 +107,7 @@ class Supervisor:
         self.stop_applied = False
         self.waiting = False
         self.kill_deadline: float | None = None
+        self.record: RunRecord | None = None  # as recorded with the recipe's pid and ticks
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
@@ -107,12 +121,19 @@ class Supervisor:
             raise _StopSignal
 
     def register(self) -> RunRecord:
-        """Record our own pid and start time: from now on the run has an owner."""
+        """Record our own pid and start: from now on the run has an owner."""
         me = psutil.Process()
-        return modify_run(
+        record = modify_run(
             self.run_dir,
-            lambda cur: cur.replace(supervisor_pid=me.pid, supervisor_create_time=me.create_time()),
+            lambda cur: cur.replace(
+                supervisor_pid=me.pid,
+                supervisor_create_time=me.create_time(),
+                supervisor_start_ticks=identity.start_ticks(me.pid),
+                boot_id=identity.boot_id(),
+            ),
         )
+        _make_reserve(self.run_dir)
+        return record
 
     def run(self) -> int:
         record = read_run(self.run_dir)
@@ -152,11 +173,18 @@ class Supervisor:
             create_time = psutil.Process(proc.pid).create_time()
         except psutil.Error:
             create_time = time.time()
+        ticks = identity.start_ticks(proc.pid)
         recorded = False
         try:
             record = modify_run(
                 self.run_dir,
-                lambda cur: cur.replace(pid=proc.pid, pgid=proc.pid, create_time=create_time),
+                lambda cur: cur.replace(
+                    pid=proc.pid,
+                    pgid=proc.pid,
+                    create_time=create_time,
+                    start_ticks=ticks,
+                    boot_id=identity.boot_id(),
+                ),
             )
             recorded = True
         finally:
@@ -166,21 +194,28 @@ class Supervisor:
             os.close(gate_write)
         if record.stop_requested:
             self.stop_flag = True
-        returncode = self._wait(proc)
-        survivors = kill_group_and_wait(proc.pid)
+        self.record = record
+        self._wait(proc)
+        # The recipe has exited but is not reaped yet, so its group id is still its own.
+        survivors = kill_group_and_wait(record)
         if survivors:
-            print(f"supervisor: {len(survivors)} process(es) of group {proc.pid} survived SIGKILL")
-        stop_requested = bool(read_run(self.run_dir).stop_requested) or self.stop_applied
+            _say(f"supervisor: {len(survivors)} process(es) of group {proc.pid} survived SIGKILL")
+        returncode = proc.wait()
+        stop_requested = self.stop_applied or _stop_recorded(self.run_dir)
         status = final_status(returncode, stop_requested)
         reason = None
         if returncode < 0:
             reason = f"killed by {signal.Signals(-returncode).name}"
         elif returncode == EXIT_CANNOT_START:
             reason = f"cannot start {' '.join(record.command)} (see stdout.log)"
+        if status is RunStatus.FAILED and _disk_full(self.run_dir):
+            reason = f"no space left on the disk of {self.run_dir} (free some and resume the run)"
         self._finish(returncode if returncode >= 0 else None, status, reason)
         return 0
 
-    def _wait(self, proc: subprocess.Popen[bytes]) -> int:
+    def _wait(self, proc: subprocess.Popen[bytes]) -> None:
+        """Return once the recipe has exited, leaving it unreaped (see the module's docstring)."""
+        exited = _exit_waiter(proc)
         while True:
             try:
                 self.waiting = True
@@ -189,17 +224,21 @@ class Supervisor:
                 timeout = None
                 if self.kill_deadline is not None:
                     timeout = max(0.0, self.kill_deadline - time.monotonic())
-                returncode = proc.wait(timeout=timeout)
+                done = exited(timeout)
                 self.waiting = False
-                return returncode
+                if done:
+                    return
+                self.kill_deadline = None
+                _say(f"supervisor: grace period over, SIGKILL to group {proc.pid}")
+                self._signal_group(signal.SIGKILL)
             except _StopSignal:
                 self.waiting = False
                 self._apply_stop(proc)
-            except subprocess.TimeoutExpired:
-                self.waiting = False
-                self.kill_deadline = None
-                print(f"supervisor: grace period over, SIGKILL to group {proc.pid}")
-                signal_group(proc.pid, signal.SIGKILL)
+
+    def _signal_group(self, sig: int) -> None:
+        # Gated on the recipe's recorded identity, like every other signal to a group.
+        if self.record is not None:
+            signal_group(self.record, sig)
 
     def _apply_stop(self, proc: subprocess.Popen[bytes]) -> None:
         self.stop_applied = True
@@ -211,31 +250,114 @@ class Supervisor:
                 stop_requested="stop", stop_requested_at=time.time(), stop_grace_s=DEFAULT_GRACE_S
             )
 
-        record = modify_run(self.run_dir, ensure_recorded)
+        try:
+            record = modify_run(self.run_dir, ensure_recorded)
+        except OSError:  # a full disk: the stop is ours to apply all the same
+            record = read_run(self.run_dir)
         if record.stop_requested == "kill":
-            signal_group(proc.pid, signal.SIGKILL)
+            self._signal_group(signal.SIGKILL)
             return
         grace = record.stop_grace_s if record.stop_grace_s is not None else DEFAULT_GRACE_S
         # SIGTERM to the whole group: the recipe checkpoints and exits; DataLoader workers
         # ignore it (the recipe ends them itself) and DDP ranks each stop at the same batch.
         # Whatever of the group is left is SIGKILLed when the recipe exits or the grace ends.
-        print(f"supervisor: stop requested, SIGTERM to group {proc.pid}, grace {grace:g} s")
-        signal_group(proc.pid, signal.SIGTERM)
+        _say(f"supervisor: stop requested, SIGTERM to group {proc.pid}, grace {grace:g} s")
+        self._signal_group(signal.SIGTERM)
         self.kill_deadline = time.monotonic() + grace
 
     def _finish(self, exit_code: int | None, status: RunStatus, reason: str | None) -> None:
-        modify_run(
-            self.run_dir,
-            lambda cur: cur.replace(
+        def end(cur: RunRecord) -> RunRecord:
+            return cur.replace(
                 status=status, exit_code=exit_code, ended_at=time.time(), reason=reason
-            ),
-        )
-        print(f"supervisor: run ended: {status.value} (exit code {exit_code})")
+            )
+
+        try:
+            modify_run(self.run_dir, end)
+        except OSError as error:
+            if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            # The disk filled up: the reserve set aside at start makes room for this write.
+            _release_reserve(self.run_dir)
+            modify_run(self.run_dir, end)
+        _release_reserve(self.run_dir)
+        _say(f"supervisor: run ended: {status.value} (exit code {exit_code})")
         runs_dir = self.run_dir.parent
         try:
             advance_queue(runs_dir, default_inventory(), spawn_supervisor)
         except Exception:
             traceback.print_exc()
+
+
+def _say(line: str) -> None:
+    """A line in supervisor.log; a log that cannot be written (full disk) is no reason to die."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, flush=True)
+
+
+def _stop_recorded(run_dir: Path) -> bool:
+    try:
+        return bool(read_run(run_dir).stop_requested)
+    except (OSError, ValueError):
+        return False
+
+
+def _exit_waiter(proc: subprocess.Popen[bytes]) -> Callable[[float | None], bool]:
+    """A function that waits up to a timeout for `proc` to exit, without reaping it.
+
+    A pidfd becomes readable when its process exits; where there is none (kernels before
+    5.3), `waitid(WNOWAIT)` is polled.
+    """
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        fd = None
+
+    def exited(timeout: float | None) -> bool:
+        if fd is not None:
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            return bool(poller.poll(None if timeout is None else timeout * 1000))
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            flags = os.WEXITED | os.WNOWAIT | os.WNOHANG
+            if os.waitid(os.P_PID, proc.pid, flags) is not None:
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+    return exited
+
+
+def _make_reserve(run_dir: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(run_dir / RESERVE, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            os.posix_fallocate(fd, 0, RESERVE_BYTES)
+        finally:
+            os.close(fd)
+
+
+def _release_reserve(run_dir: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(run_dir / RESERVE)
+
+
+def _disk_full(run_dir: Path) -> bool:
+    """Whether the run directory's filesystem has no room left for a small write."""
+    try:
+        fd = os.open(run_dir / ".supervisor.probe", os.O_WRONLY | os.O_CREAT, 0o600)
+    except OSError as error:
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    try:
+        os.posix_fallocate(fd, 0, 64 * 1024)
+        return False
+    except OSError as error:
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    finally:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(run_dir / ".supervisor.probe")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -128,7 +128,12 @@ def _kill_recorded(runs: Path) -> None:
             records.append(data)
         for data in records:
             sup = data.get("supervisor_pid")
-            if process_matches(sup, data.get("supervisor_create_time")):
+            if process_matches(
+                sup,
+                data.get("supervisor_create_time"),
+                data.get("supervisor_start_ticks"),
+                data.get("boot_id"),
+            ):
                 with contextlib.suppress(ProcessLookupError):  # it may exit meanwhile
                     os.kill(sup, signal.SIGKILL)
         alive = False

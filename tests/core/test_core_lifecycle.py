@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from autotrain_tui.core import InvalidConfigError, Project, RunStatus
+from autotrain_tui.core import InvalidConfigError, Project, RunStatus, identity
 from autotrain_tui.core.groups import group_members
 from autotrain_tui.core.runs import RunRecord, process_matches
 from tests.core.support import metrics_steps, raw_run_json, wait_for
@@ -219,9 +219,11 @@ def test_reused_pid_is_not_reported_running(real_project: Project) -> None:
         lambda: not process_matches(done.supervisor_pid, done.supervisor_create_time),
         what="the supervisor to exit",
     )
-    # Pretend the run is still running, with its pid now used by an unrelated process.
+    # Pretend the run is still running, with its pid now used by an unrelated process
+    # (which started later: other start ticks).
     unrelated = psutil.Process(os.getpid())
     data = raw_run_json(done.run_dir)
+    assert data["start_ticks"] != identity.start_ticks(unrelated.pid)
     data.update(
         status="running",
         pid=unrelated.pid,
@@ -234,5 +236,5 @@ def test_reused_pid_is_not_reported_running(real_project: Project) -> None:
     assert process_matches(unrelated.pid, unrelated.create_time())
 
     seen = real_project.get_run(record.id)
-    assert seen.status is RunStatus.LOST
-    assert seen.reason == "the run's processes are gone and nothing recorded why"
+    # Not running: recorded from the run's own end event, as its supervisor died unrecorded.
+    assert seen.status is RunStatus.COMPLETED and seen.exit_code == 0

@@ -19,7 +19,7 @@ from autotrain_tui.core import ManagerError, QueueSettings, RunStatus
 from autotrain_tui.core.gpus import FakeGpuInventory
 from autotrain_tui.core.groups import kill_group_and_wait
 from autotrain_tui.core.queue import GPU_LEDGER, free_gpus, plan_starts, read_ledger
-from autotrain_tui.core.runs import RunRecord
+from autotrain_tui.core.runs import RunRecord, supervisor_alive
 from tests.core.support import standin_project, wait_for
 
 
@@ -140,7 +140,9 @@ def test_a_crashed_run_does_not_leak_its_gpu(
     # Crash everything of run a: its supervisor and its process group, with no goodbye.
     assert running.supervisor_pid is not None and running.pgid is not None
     subprocess.run(["kill", "-9", str(running.supervisor_pid)], check=True)
-    assert kill_group_and_wait(running.pgid) == []
+    assert kill_group_and_wait(running) == []
+    # SIGKILL lands asynchronously: wait until the supervisor is really gone.
+    wait_for(lambda: not supervisor_alive(running), what="the supervisor to die")
 
     started = project.advance_queue()  # a manager that starts advances the queue
     assert [r.id for r in started] == [b.id] and started[0].gpus == (0,)

@@ -50,7 +50,8 @@ def test_a_clock_step_neither_loses_a_live_run_nor_lets_the_queue_overrun(
     project = standin_project(standin_root)
     project.set_queue_settings(QueueSettings(max_concurrent=1))
     first = project.launch("standin")
-    wait_for(lambda: read_run(first.run_dir).pid, what="the recipe's pid")
+    # The stand-in handles SIGTERM (checkpoint, exit 3) once it has written env.json.
+    wait_for(lambda: (first.run_dir / "env.json").exists(), what="the stand-in to train")
     _step_clock_in_record(first.run_dir, 1.0)
 
     assert project.get_run(first.id).status is RunStatus.RUNNING

@@ -36,10 +36,8 @@ MORE_RUNS_ID = "-more-runs-"
 
 
 def run_elapsed(record: RunRecord, now: float) -> float | None:
-    if record.started_at is None:
-        return None
-    end = record.ended_at if record.ended_at is not None else now
-    return max(0.0, end - record.started_at)
+    """Seconds the run has trained, a resumed run's earlier attempts included."""
+    return record.elapsed_s(now)
 
 
 def run_line(record: RunRecord, summary: RunSummary | None, now: float, marked: bool) -> Text:

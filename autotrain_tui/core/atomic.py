@@ -4,6 +4,11 @@ The run directory is read by processes that may start at any moment (a UI in ano
 terminal, a supervisor advancing the queue), so a reader must never see a torn `run.json`.
 Writing a temp file in the same directory, fsyncing it and renaming it over the target gives
 that guarantee on POSIX filesystems; the directory fsync makes the rename survive a crash.
+
+The temp file is given the mode the file would have had if written in place: the existing
+file's mode, or for a new file the user's umask applied to 0666, like every other file the
+run writes. (`mkstemp` alone makes it 0600, and a teammate's UI on a shared project then
+cannot read `run.json`.)
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -21,6 +27,7 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     payload = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()
@@ -37,6 +44,28 @@ def write_atomic(path: Path, data: str | bytes) -> None:
 def write_json_atomic(path: Path, obj: Any) -> None:
     """Write `obj` as indented JSON, atomically (see `write_atomic`)."""
     write_atomic(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it (os.umask can only set it, which would
+    race with other threads creating files); set-and-restore only where /proc lacks it."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~current_umask()
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -76,7 +76,7 @@ class Placement:
 def queue_lock(runs_dir: Path) -> Iterator[None]:
     """The one lock over the ledger and every queued→running transition."""
     runs_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(runs_dir / QUEUE_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(runs_dir / QUEUE_LOCK, os.O_RDWR | os.O_CREAT, 0o666)  # the umask decides
     outer = getattr(_held, "depth", 0)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)

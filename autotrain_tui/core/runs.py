@@ -25,6 +25,14 @@ from typing import Any
 from autotrain_tui.core import identity
 from autotrain_tui.core.atomic import write_json_atomic
 
+# Liveness lives in its own module; callers know these names from here (re-exported).
+from autotrain_tui.core.liveness import (  # noqa: F401
+    process_matches,
+    recipe_alive,
+    run_is_alive,
+    supervisor_alive,
+)
+
 # 2: start_ticks, supervisor_start_ticks, boot_id (identity without the clock), elapsed_before_s.
 RUN_DIR_VERSION = 2
 RUN_JSON = "run.json"
@@ -34,14 +42,6 @@ METRICS_JSONL = "metrics.jsonl"
 CONFIG_YAML = "config.yaml"
 SUPERVISOR_LOG = "supervisor.log"
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
-
-# A launcher writes `running` a few milliseconds before its supervisor records its own pid.
-# Within this window a run without any pid is taken as starting, not lost.
-STARTING_GRACE_S = 60.0
-# Only for records without start ticks (written before contract version 2, or off Linux):
-# two reads of psutil's create_time agree far more closely than this unless the clock was
-# stepped in between, while a reused pid starts later by at least a tick.
-_CREATE_TIME_TOLERANCE_S = 0.005
 
 
 class RunStatus(enum.StrEnum):
@@ -220,71 +220,6 @@ def modify_run(run_dir: Path, change: Callable[[RunRecord], RunRecord | None]) -
             return current
         write_run(updated)
         return updated
-
-
-def process_matches(
-    pid: int | None,
-    create_time: float | None,
-    start_ticks: int | None = None,
-    boot_id: str | None = None,
-) -> bool:
-    """True when `pid` is a live (non-zombie) process that is the one recorded.
-
-    With `start_ticks` (every record since contract version 2) the check is the kernel's
-    boot-relative start, which no clock change moves. Without them, psutil's `create_time`
-    is compared as before: that one is wall-clock time and moves when the clock is stepped.
-    """
-    if pid is None:
-        return False
-    if start_ticks is not None:
-        return identity.is_alive(pid, start_ticks, boot_id)
-    if create_time is None:
-        return False
-    import psutil  # here, not at the top: the UI's first frame needs no process table
-
-    try:
-        proc = psutil.Process(pid)
-        if abs(proc.create_time() - create_time) > _CREATE_TIME_TOLERANCE_S:
-            return False
-        return proc.status() != psutil.STATUS_ZOMBIE
-    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-        return False
-
-
-def process_create_time(pid: int) -> float | None:
-    """The start time psutil reports for `pid`, or None when it is gone."""
-    import psutil
-
-    try:
-        return psutil.Process(pid).create_time()
-    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-        return None
-
-
-def recipe_alive(record: RunRecord) -> bool:
-    """The run's recipe process (its group leader) is alive."""
-    return process_matches(record.pid, record.create_time, record.start_ticks, record.boot_id)
-
-
-def supervisor_alive(record: RunRecord) -> bool:
-    """The run's supervisor is alive."""
-    return process_matches(
-        record.supervisor_pid,
-        record.supervisor_create_time,
-        record.supervisor_start_ticks,
-        record.boot_id,
-    )
-
-
-def run_is_alive(record: RunRecord, now: float | None = None) -> bool:
-    """Whether a `running` run still has a live recipe or supervisor (or is just starting)."""
-    if recipe_alive(record) or supervisor_alive(record):
-        return True
-    if record.supervisor_pid is None and record.pid is None:
-        now = time.time() if now is None else now
-        started = record.started_at or record.created_at or 0.0
-        return now - started < STARTING_GRACE_S
-    return False
 
 
 def _remember_ticks(record: RunRecord) -> RunRecord:

@@ -41,6 +41,8 @@ STDOUT_LOG = "stdout.log"
 METRICS_JSONL = "metrics.jsonl"
 CONFIG_YAML = "config.yaml"
 SUPERVISOR_LOG = "supervisor.log"
+# Space a supervisor sets aside to record the end on a full disk (see supervisor.py).
+SUPERVISOR_RESERVE = ".supervisor.reserve"
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
 
 
@@ -290,6 +292,9 @@ def reconcile(record: RunRecord) -> RunRecord:
     except (OSError, ValueError):
         return record
     if ended:
+        # The supervisor is gone: the space it set aside is nobody's now.
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(record.run_dir, SUPERVISOR_RESERVE))
         from autotrain_tui.core.queue import advance_after_end  # queue builds on this module
 
         advance_after_end(record.run_dir.parent)

@@ -44,6 +44,7 @@ from autotrain_tui.core.launcher import spawn_supervisor
 from autotrain_tui.core.queue import advance_queue
 from autotrain_tui.core.runs import (
     STDOUT_LOG,
+    SUPERVISOR_RESERVE,
     RunRecord,
     RunStatus,
     modify_run,
@@ -53,8 +54,7 @@ from autotrain_tui.core.runs import (
 DEFAULT_GRACE_S = 30.0
 EXIT_COMPLETED, EXIT_FAILED, EXIT_INVALID_CONFIG, EXIT_STOPPED = 0, 1, 2, 3
 EXIT_GATE_CLOSED, EXIT_CANNOT_START = 125, 127
-# Space set aside at start, so the final status can be written on a disk that filled up.
-RESERVE = ".supervisor.reserve"
+# Space set aside at start (SUPERVISOR_RESERVE), so the end can be recorded on a full disk.
 RESERVE_BYTES = 256 * 1024
 
 # The recipe's process starts as this gate: an interpreter without site packages (a few
@@ -331,7 +331,7 @@ def _exit_waiter(proc: subprocess.Popen[bytes]) -> Callable[[float | None], bool
 
 def _make_reserve(run_dir: Path) -> None:
     with contextlib.suppress(OSError):
-        fd = os.open(run_dir / RESERVE, os.O_WRONLY | os.O_CREAT, 0o600)
+        fd = os.open(run_dir / SUPERVISOR_RESERVE, os.O_WRONLY | os.O_CREAT, 0o600)
         try:
             os.posix_fallocate(fd, 0, RESERVE_BYTES)
         finally:
@@ -340,7 +340,7 @@ def _make_reserve(run_dir: Path) -> None:
 
 def _release_reserve(run_dir: Path) -> None:
     with contextlib.suppress(OSError):
-        os.unlink(run_dir / RESERVE)
+        os.unlink(run_dir / SUPERVISOR_RESERVE)
 
 
 def _disk_full(run_dir: Path) -> bool:

@@ -64,6 +64,7 @@ def test_supervisor_killed_after_the_run_completed_records_completed(
     assert listed.exit_code == 0
     assert listed.reason is not None and "end event" in listed.reason
     assert raw_run_json(record.run_dir)["status"] == "completed"
+    assert not (record.run_dir / ".supervisor.reserve").exists()  # the dead one's space
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ import contextlib
 import functools
 import os
 import signal
+import time
 from dataclasses import dataclass
 
 _PROC = "/proc"
@@ -46,6 +47,15 @@ def boot_id() -> str | None:
         with open(_BOOT_ID, encoding="ascii") as handle:
             return handle.read().strip() or None
     except OSError:
+        return None
+
+
+def boot_seconds() -> float | None:
+    """Seconds since boot (CLOCK_BOOTTIME): the same for every process, and no clock step
+    (NTP, `date -s`) moves it. None where there is no such clock."""
+    try:
+        return time.clock_gettime(time.CLOCK_BOOTTIME)
+    except (AttributeError, OSError):
         return None
 
 

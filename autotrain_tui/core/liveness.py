@@ -74,6 +74,12 @@ def run_is_alive(record: RunRecord, now: float | None = None) -> bool:
     if recipe_alive(record) or supervisor_alive(record):
         return True
     if record.supervisor_pid is None and record.pid is None:
+        # Starting: measured on the boot clock where recorded, which no clock step moves.
+        boot_now = identity.boot_seconds()
+        if record.started_boot_s is not None and boot_now is not None:
+            if identity.same_boot(record.boot_id):
+                return boot_now - record.started_boot_s < STARTING_GRACE_S
+            return False
         now = time.time() if now is None else now
         started = record.started_at or record.created_at or 0.0
         return now - started < STARTING_GRACE_S

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from autotrain_tui.core import identity
 from autotrain_tui.core.atomic import write_json_atomic
 from autotrain_tui.core.errors import ManagerError
 from autotrain_tui.core.gpus import GpuInventory
@@ -196,6 +197,7 @@ def _start(
             status=RunStatus.RUNNING,
             gpus=gpus,
             started_at=time.time(),
+            started_boot_s=identity.boot_seconds(),
             ended_at=None,
             exit_code=None,
             pid=None,
@@ -205,7 +207,7 @@ def _start(
             supervisor_pid=None,
             supervisor_create_time=None,
             supervisor_start_ticks=None,
-            boot_id=None,
+            boot_id=identity.boot_id(),
             stop_requested=None,
             stop_requested_at=None,
             reason=None,

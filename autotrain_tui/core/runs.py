@@ -33,7 +33,8 @@ from autotrain_tui.core.liveness import (  # noqa: F401
     supervisor_alive,
 )
 
-# 2: start_ticks, supervisor_start_ticks, boot_id (identity without the clock), elapsed_before_s.
+# 2: start_ticks, supervisor_start_ticks, boot_id, started_boot_s (no wall clock in identity),
+# elapsed_before_s.
 RUN_DIR_VERSION = 2
 RUN_JSON = "run.json"
 RUN_LOCK = ".run.lock"
@@ -93,6 +94,7 @@ class RunRecord:
     created_at: float | None = None
     started_at: float | None = None
     ended_at: float | None = None
+    started_boot_s: float | None = None
     queue_order: float | None = None
     stop_requested: str | None = None
     stop_requested_at: float | None = None

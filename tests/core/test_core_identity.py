@@ -131,3 +131,26 @@ def test_a_group_signal_needs_the_leaders_identity(
     assert stranger.poll() is None
     assert signal_group(record.replace(start_ticks=ticks), signal.SIGKILL)
     assert stranger.wait(timeout=30) == -signal.SIGKILL
+
+
+def test_a_starting_run_is_not_lost_by_a_clock_step(standin_root: Path) -> None:
+    # The queue has marked the run `running`; its supervisor has not recorded itself yet
+    # (a start in flight, for milliseconds). A clock stepped forward an hour meanwhile makes
+    # `started_at` look an hour old: the run is still starting, not lost.
+    project = standin_project(standin_root)
+    run = project.launch("standin")
+    project.kill(run.id)
+    data = raw_run_json(run.run_dir)
+    assert data["started_boot_s"] is not None  # the queue recorded the start on the boot clock
+    data.update(status="running", ended_at=None, exit_code=None, reason=None)
+    data.update(started_at=data["started_at"] - 3600.0, stop_requested=None)
+    for key in ("pid", "pgid", "create_time", "start_ticks"):
+        data[key] = None
+    for key in ("supervisor_pid", "supervisor_create_time", "supervisor_start_ticks"):
+        data[key] = None
+    data["started_boot_s"] = identity.boot_seconds()
+    (run.run_dir / "run.json").write_text(json.dumps(data))
+    assert project.get_run(run.id).status is RunStatus.RUNNING
+    data["started_boot_s"] -= 3600.0  # really an hour ago: a start that never happened
+    (run.run_dir / "run.json").write_text(json.dumps(data))
+    assert project.get_run(run.id).status is RunStatus.LOST

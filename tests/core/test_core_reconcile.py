@@ -47,9 +47,10 @@ def test_supervisor_killed_after_the_run_completed_records_completed(
 ) -> None:
     record = real_project.launch("configs/tiny.yaml", ["trainer.max_epochs=1"])
     assert record.supervisor_pid is not None
-    # Hold the supervisor: the recipe finishes, but nobody records it yet.
-    os.kill(record.supervisor_pid, signal.SIGSTOP)
+    # Once the supervisor has started the recipe (whose torch import alone takes seconds),
+    # hold it: the recipe finishes, but nobody records it yet.
     running = wait_for(lambda: (r := read_run(record.run_dir)).pid and r, what="the pid")
+    os.kill(record.supervisor_pid, signal.SIGSTOP)
     assert running.pid is not None
     wait_for(
         lambda: (s := identity.stamp(running.pid)) is not None and s.is_zombie,

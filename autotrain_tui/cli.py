@@ -25,95 +25,26 @@ an untrusted project, or an invalid config, whose `FILE:LINE:COL` lines are all 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from autotrain_tui.cli_logs import print_log
+from autotrain_tui.cli_output import (
+    emit_json,
+    print_table,
+    problem_json,
+    report_problems,
+    run_json,
+    say,
+    sweep_json,
+)
 from autotrain_tui.cli_parser import PROG, SUBCOMMANDS, UsageError, build_parser
 from autotrain_tui.core import queue, trust
 from autotrain_tui.core.errors import InvalidConfigError, ManagerError, describe_os_error
-from autotrain_tui.core.listing import RunProblem
-from autotrain_tui.core.project import Project, SweepSummary
+from autotrain_tui.core.project import Project
 from autotrain_tui.core.queue import QueueSettings
 from autotrain_tui.core.runs import RunRecord, RunStatus
-
-JSON_VERSION = 1
-
-
-def run_json(record: RunRecord) -> dict[str, Any]:
-    """The stable JSON form of a run: `run.json`'s fields plus `run_dir` (absolute)."""
-    data = record.to_json()
-    data["run_dir"] = str(record.run_dir)
-    return data
-
-
-def sweep_json(summary: SweepSummary) -> dict[str, Any]:
-    return {
-        "id": summary.id,
-        "config": summary.config,
-        "runs": list(summary.run_ids),
-        "counts": dict(summary.counts),
-        "created_at": summary.created_at,
-    }
-
-
-def _emit_json(payload: Any) -> None:
-    print(json.dumps({"version": JSON_VERSION, **payload}, indent=2))
-
-
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = max(0.0, seconds)
-    if seconds < 120:
-        return f"{seconds:.0f}s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f}m"
-    if seconds < 172800:
-        return f"{seconds / 3600:.0f}h"
-    return f"{seconds / 86400:.0f}d"
-
-
-def _print_table(records: Sequence[RunRecord]) -> None:
-    now = time.time()
-    rows = [("RUN", "STATUS", "GPUS", "AGE", "EXIT", "SWEEP")]
-    for r in records:
-        if r.gpus:
-            gpus = ",".join(map(str, r.gpus))
-        else:
-            gpus = f"({r.gpus_requested})" if r.gpus_requested else "-"
-        rows.append(
-            (
-                r.run_dir.name,  # what a reference resolves by (a copied run keeps its id)
-                r.status.value,
-                gpus,
-                _age(now - r.created_at if r.created_at else None),
-                "-" if r.exit_code is None else str(r.exit_code),
-                r.sweep or "-",
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        print("  ".join(cells).rstrip())
-
-
-def _say(record: RunRecord) -> None:
-    gpus = f" on GPU {','.join(map(str, record.gpus))}" if record.gpus else ""
-    print(f"{record.run_dir.name}  {record.status.value}{gpus}")
-
-
-def problem_json(problem: RunProblem) -> dict[str, str]:
-    return {"entry": problem.name, "message": problem.message}
-
-
-def _report_problems(problems: Sequence[RunProblem]) -> None:
-    for problem in problems:
-        print(f"{PROG}: warning: {problem.message}", file=sys.stderr)
 
 
 def _trust_if_asked(project: Project, args: argparse.Namespace) -> None:
@@ -132,9 +63,9 @@ def _cmd_launch(project: Project, args: argparse.Namespace) -> int:
     _trust_if_asked(project, args)
     record = project.launch(args.config, args.overrides, queue=args.queue, gpus=args.gpus)
     if args.json:
-        _emit_json({"run": run_json(record)})
+        emit_json({"run": run_json(record)})
     else:
-        _say(record)
+        say(record)
     return 0
 
 
@@ -142,7 +73,7 @@ def _cmd_sweep(project: Project, args: argparse.Namespace) -> int:
     _trust_if_asked(project, args)
     summary = project.sweep(args.config, args.overrides, gpus=args.gpus)
     if args.json:
-        _emit_json({"sweep": sweep_json(summary)})
+        emit_json({"sweep": sweep_json(summary)})
     else:
         counts = ", ".join(f"{n} {status}" for status, n in summary.counts)
         print(f"{summary.id}  {len(summary.run_ids)} runs ({counts})")
@@ -152,7 +83,7 @@ def _cmd_sweep(project: Project, args: argparse.Namespace) -> int:
 def _cmd_sweeps(project: Project, args: argparse.Namespace) -> int:
     summaries = project.list_sweeps()
     if args.json:
-        _emit_json({"sweeps": [sweep_json(s) for s in summaries]})
+        emit_json({"sweeps": [sweep_json(s) for s in summaries]})
         return 0
     for s in summaries:
         counts = ", ".join(f"{n} {status}" for status, n in s.counts)
@@ -165,20 +96,20 @@ def _cmd_runs(project: Project, args: argparse.Namespace) -> int:
     sweep = project.resolve_sweep_id(args.sweep) if args.sweep else None
     listing = project.scan_runs(statuses, sweep=sweep)
     if args.json:
-        _emit_json(
+        emit_json(
             {
                 "runs": [run_json(r) for r in listing.records],
                 "problems": [problem_json(p) for p in listing.problems],
             }
         )
     elif listing.records:
-        _print_table(listing.records)
+        print_table(listing.records)
     elif not listing.problems:
         print(
             f"no runs{' match' if statuses or sweep else ' yet'} in {project.runs_dir}",
             file=sys.stderr,
         )
-    _report_problems(listing.problems)
+    report_problems(listing.problems)
     return 0
 
 
@@ -223,10 +154,10 @@ def _cmd_stop(project: Project, args: argparse.Namespace) -> int:
 def _report_runs(records: list[RunRecord], as_json: bool) -> int:
     """The runs as they stand after an action: `--json`, or one line each."""
     if as_json:
-        _emit_json({"runs": [run_json(r) for r in records]})
+        emit_json({"runs": [run_json(r) for r in records]})
     else:
         for record in records:
-            _say(record)
+            say(record)
     return 0
 
 
@@ -256,7 +187,7 @@ def _cmd_clone(project: Project, args: argparse.Namespace) -> int:
 
 
 def _cmd_front(project: Project, args: argparse.Namespace) -> int:
-    _say(project.move_to_front(args.run))
+    say(project.move_to_front(args.run))
     return 0
 
 
@@ -281,7 +212,7 @@ def _cmd_queue(project: Project, args: argparse.Namespace) -> int:
     gpu_count = project.inventory.gpu_count()
     limit = settings.concurrency_limit(gpu_count)
     if args.json:
-        _emit_json(
+        emit_json(
             {
                 "settings": {
                     "max_concurrent": settings.max_concurrent,
@@ -308,10 +239,13 @@ def _cmd_queue(project: Project, args: argparse.Namespace) -> int:
 
 def _cmd_trust(project: Project | None, args: argparse.Namespace) -> int:
     if args.list:
-        for path in trust.trusted_projects():
+        projects, files = trust.trusted_projects(), trust.trusted_code_files()
+        for path in projects:
             print(path)
-        for path in trust.trusted_code_files():
+        for path in files:
             print(f"{path}  (file)")
+        if not projects and not files:
+            print(f"nothing is trusted yet (see {PROG} trust --help)", file=sys.stderr)
         return 0
     if args.file:
         if args.revoke:

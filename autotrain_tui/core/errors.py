@@ -52,7 +52,7 @@ def describe_os_error(error: OSError) -> str:
     if error.errno == errno.EROFS:
         return f"cannot write {where}: the file system is read-only (use a writable copy)"
     if error.errno in (errno.EACCES, errno.EPERM):
-        return f"cannot write {where}: permission denied (fix its permissions or owner)"
+        return f"permission denied on {where} (fix its permissions or owner)"
     if error.errno in (errno.ENOSPC, errno.EDQUOT):
         return f"cannot write {where}: no space left on the disk (free some, then retry)"
     return f"{where}: {error.strerror or error}"

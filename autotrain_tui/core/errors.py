@@ -46,9 +46,10 @@ class ProjectNotWritableError(ManagerError):
     permissions. One line naming the file and what to do; the UI shows it once."""
 
 
-def describe_os_error(error: OSError) -> str:
-    """One line for a filesystem failure: the file, what happened, what to do."""
-    where = error.filename or "a project file"
+def describe_os_error(error: OSError, near: object = None) -> str:
+    """One line for a filesystem failure: the file, what happened, what to do. `near` names
+    the place when the error does not (a failed write() carries no file name)."""
+    where = error.filename or (f"a file in {near}" if near is not None else "a project file")
     if error.errno == errno.EROFS:
         return f"cannot write {where}: the file system is read-only (use a writable copy)"
     if error.errno in (errno.EACCES, errno.EPERM):
@@ -66,6 +67,7 @@ def writes_project(action: Callable[_P, _T]) -> Callable[_P, _T]:
         try:
             return action(*args, **kwargs)
         except OSError as error:
-            raise ProjectNotWritableError(describe_os_error(error)) from error
+            near = getattr(args[0], "runs_dir", None) if args else None  # a Project's
+            raise ProjectNotWritableError(describe_os_error(error, near)) from error
 
     return wrapper

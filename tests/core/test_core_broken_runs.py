@@ -221,3 +221,47 @@ def test_a_read_only_project_says_so_in_one_line(standin_root: Path) -> None:
     assert launched.stdout.startswith(f"ProjectNotWritableError cannot write {runs}/standin-")
     assert launched.stdout.endswith(": the file system is read-only (use a writable copy)\n")
     assert sorted(p.name for p in runs.iterdir()) == ["dead", GOOD]
+
+
+def test_a_full_disk_is_named_and_runs_still_lists(standin_root: Path, tmp_path: Path) -> None:
+    runs = standin_root / "runs"
+    _run(runs, GOOD)
+    _run(runs, "dead", status="running", pid=2**22 + 1, create_time=1.0)
+    # A real full file system: runs/ copied onto a small tmpfs, filled up, and mounted over
+    # runs/ in a private mount namespace.
+    small, root = tmp_path / "tmpfs", str(standin_root)
+    small.mkdir()
+    full = (
+        "unshare",
+        "--map-root-user",
+        "--mount",
+        "sh",
+        "-c",
+        f'mount -t tmpfs -o size=64k tmpfs "{small}" && cp -a "{runs}/." "{small}/" && '
+        f'{{ head -c 1M /dev/zero > "{small}/.fill" 2>/dev/null; true; }} && '
+        f'mount --bind "{small}" "{runs}" && exec "$@"',
+        "sh",
+    )
+    listed = _cli(standin_root, "runs", prefix=full)
+    assert listed.returncode == 0, listed.stderr
+    assert [line.split()[0] for line in listed.stdout.splitlines()[1:]] == [GOOD, "dead"]
+    assert listed.stderr == (
+        "autotrain-tui: warning: cannot update runs/dead/run.json (No space left on device): "
+        "its status may be out of date\n"
+    )
+    code = (
+        "import sys\n"
+        "from autotrain_tui.core import ManagerError, Project\n"
+        "try:\n"
+        "    Project(sys.argv[1], recipe_module='standin_recipe').launch('standin')\n"
+        "except ManagerError as error:\n"
+        "    print(type(error).__name__, error)\n"
+    )
+    launched = subprocess.run(
+        [*full, sys.executable, "-c", code, root], capture_output=True, text=True
+    )
+    assert (launched.stderr, launched.stdout) == (
+        "",
+        f"ProjectNotWritableError cannot write a file in {runs}: no space left on the disk "
+        "(free some, then retry)\n",
+    )

@@ -25,10 +25,12 @@ from autotrain_tui.core import control, launcher, queue, trust
 from autotrain_tui.core.atomic import write_atomic
 from autotrain_tui.core.errors import (
     AmbiguousRunError,
+    InvalidConfigError,
     ManagerError,
     ProjectNotWritableError,
     RunIsLiveError,
     UnknownRunError,
+    describe_os_error,
     writes_project,
 )
 from autotrain_tui.core.gpus import GpuInventory, default_inventory
@@ -169,7 +171,6 @@ class Project:
                 return candidate.resolve()
         raise ManagerError(f"config not found: {config}")
 
-    @writes_project
     def check_config(self, config: Path | str, overrides: Sequence[str] = ()) -> None:
         """Validate with `python -m recipe check`; InvalidConfigError carries its messages.
 
@@ -196,7 +197,16 @@ class Project:
             trust.require_custom_trusted(self.root, shown, text)
 
     def _with_overrides(self, path: Path, overrides: Sequence[str]) -> str:
-        text = path.read_text(encoding="utf-8")
+        """The config's text with the overrides applied, as the run would get it."""
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            line = raw.count(b"\n", 0, error.start) + 1
+            column = error.start - raw.rfind(b"\n", 0, error.start)
+            shown = launcher.display_path(path, self.root)
+            message = f"{shown}:{line}:{column}: not UTF-8 text; save the file as UTF-8"
+            raise InvalidConfigError(shown, [message]) from error
         return launcher.apply_overrides(self.recipe_module, text, overrides)
 
     def _prepare(
@@ -484,14 +494,10 @@ class Project:
                 if not stat.S_ISDIR(info.st_mode):
                     raise ManagerError(f"{shown} is not a run directory; nothing was deleted")
                 shutil.rmtree(record.run_dir)
-        except ManagerError:
-            raise
-        except (OSError, ValueError) as error:
-            what = error.strerror if isinstance(error, OSError) else str(error)
-            raise ProjectNotWritableError(
-                f"cannot delete {shown} ({what or error}): fix the permissions of "
-                f"{self.runs_dir.name}/ (or delete it by hand: rm -r {shown})"
-            ) from error
+        except ValueError as error:  # run.json damaged meanwhile
+            raise ManagerError(run_json_problem(self.runs_dir, name, error)) from error
+        except OSError as error:
+            raise ProjectNotWritableError(describe_os_error(error, self.runs_dir)) from error
         return current
 
     @writes_project

@@ -197,3 +197,18 @@ def test_run_id_format() -> None:
     stem, date, clock, suffix = run_id.rsplit("-", 3)
     assert stem == "my-config" and len(date) == 8 and len(clock) == 6 and len(suffix) == 4
     assert isinstance(RunRecord, type)
+
+
+def test_a_config_that_is_not_utf8_is_named_at_its_line_and_column(standin_root: Path) -> None:
+    project = standin_project(standin_root)
+    (project.configs_dir / "latin1.yaml").write_bytes(b"project:\n  name: caf\xe9\n")
+    for launch in (
+        lambda: project.launch("latin1", check=False),  # the UI's launch after its own check
+        lambda: project.check_config("latin1"),
+    ):
+        with pytest.raises(InvalidConfigError) as caught:
+            launch()
+        assert caught.value.messages == [
+            "configs/latin1.yaml:2:12: not UTF-8 text; save the file as UTF-8"
+        ]
+    assert not project.runs_dir.exists()

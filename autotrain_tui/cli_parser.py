@@ -84,10 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     p = sub.add_parser(
-        "check", parents=[common], help="the full check of a config (imports project code)"
+        "check",
+        parents=[common],
+        help="check a config: the full check imports project code; --quick does not",
     )
     p.add_argument("config")
     p.add_argument("overrides", nargs="*", metavar="k=v")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="only the torch-free check, which runs no project code (needs no trust)",
+    )
     _trust_option(p)
 
     p = sub.add_parser("launch", parents=[common], help="validate and start a run")

@@ -181,6 +181,18 @@ class Project:
         self._require_trust("checking", path, [self._with_overrides(path, overrides)])
         launcher.check_config(self.python, self.recipe_module, self.root, path, overrides)
 
+    def quick_check(self, config: Path | str, overrides: Sequence[str] = ()) -> None:
+        """The torch-free check (YAML, schema, names custom.py registers, read without running
+        it): no project code runs, so it needs no trust. InvalidConfigError with its lines."""
+        from recipe.config import check_text  # torch-free by contract (tests check it)
+
+        path = self._config_path(config)
+        shown = launcher.display_path(path, self.root)
+        text = self._with_overrides(path, ())
+        problems = check_text(text, shown, list(overrides), project_dir=str(self.root))
+        if problems:
+            raise InvalidConfigError(shown, [str(p) for p in problems])
+
     # ---- trust -----------------------------------------------------------------------------
 
     @property

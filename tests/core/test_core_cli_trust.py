@@ -150,3 +150,21 @@ def test_custom_code_outside_the_project_needs_its_own_trust(
     with pytest.raises(UntrustedFileError):
         project.check_config("absolute")
     assert not (root / "runs").exists()
+
+
+def test_the_quick_check_needs_no_trust_and_runs_no_project_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_project(tmp_path / "project")
+    marker = tmp_path / "marker"
+    with (root / "custom.py").open("a") as handle:
+        handle.write(MARKER_CODE.format(marker=str(marker)))
+    assert main(["check", "digits", "--quick", "-C", str(root)]) == 0
+    assert capsys.readouterr().out == "digits: ok (quick check: no project code ran)\n"
+    assert main(["check", "digits", "trainer.max_epoch=3", "--quick", "-C", str(root)]) == 2
+    errors = capsys.readouterr().err.splitlines()
+    assert errors[0].startswith("<command line>:1:1: ") and "max_epochs" in errors[0]
+    assert errors[-1] == (
+        "autotrain-tui: error: invalid config configs/digits.yaml; nothing was launched"
+    )
+    assert not marker.exists() and not trust.is_trusted(root)

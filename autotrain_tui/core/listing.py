@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,7 +73,7 @@ def scan_runs(
     run — so it stays fast (1,000 runs well under a second) with no index to go stale.
     With a `cache`, only the `run.json` files that changed since its last call are read.
     """
-    records: list[RunRecord] = []
+    named: list[tuple[str, RunRecord]] = []  # (directory name, record): no Path.name per run
     problems: list[RunProblem] = []
     seen: set[str] = set()
     try:
@@ -125,13 +126,13 @@ def scan_runs(
                         f"({error.strerror or error}): its status may be out of date",
                     )
                 )
-        records.append(record)
+        named.append((entry.name, record))
     if cache is not None:
         cache.forget_missing(seen)
-    records.sort(key=lambda r: (r.created_at or 0.0, r.id, r.run_dir.name), reverse=True)
-    problems.extend(_duplicate_problems(runs_dir, records))
+    named.sort(key=lambda nr: (nr[1].created_at or 0.0, nr[1].id, nr[0]), reverse=True)
+    problems.extend(_duplicate_problems(runs_dir, named))
     problems.sort(key=lambda p: p.name)
-    return RunListing(records, problems)
+    return RunListing([record for _, record in named], problems)
 
 
 def _older_than(path: str, seconds: float) -> bool:
@@ -141,21 +142,18 @@ def _older_than(path: str, seconds: float) -> bool:
         return False
 
 
-def _duplicate_problems(runs_dir: Path, records: list[RunRecord]) -> list[RunProblem]:
+def _duplicate_problems(runs_dir: Path, named: list[tuple[str, RunRecord]]) -> list[RunProblem]:
     """A copied run directory keeps the id in its `run.json`: name every such pair."""
-    by_id: dict[str, list[str]] = {}
-    for record in records:
-        by_id.setdefault(record.id, []).append(record.run_dir.name)
+    counts = Counter(record.id for _, record in named)
     problems = []
-    for run_id, names in sorted(by_id.items()):
-        if len(names) < 2:
-            continue
-        shown = [os.path.join(runs_dir.name, n) for n in sorted(names)]
+    for run_id in sorted(i for i, n in counts.items() if n > 1):
+        names = sorted(name for name, record in named if record.id == run_id)
+        shown = [os.path.join(runs_dir.name, n) for n in names]
         both = " and ".join(shown) if len(shown) == 2 else ", ".join(shown)
         verb = "both say" if len(shown) == 2 else "all say"
         problems.append(
             RunProblem(
-                sorted(names)[0],
+                names[0],
                 f"{both} {verb} id {run_id} (a copied run directory?): remove the copy, or "
                 f"give it an id of its own in its {RUN_JSON}",
             )

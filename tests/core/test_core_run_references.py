@@ -42,6 +42,7 @@ def test_rm_never_deletes_outside_runs(
     outside = _finished_run(tmp_path / "outside", "outside")
     (runs / "link-out").symlink_to(outside)
     (runs / "link-up").symlink_to(standin_root)
+    (run / "data").symlink_to(outside)  # a link inside a run: removed, never followed
     before_project, before_outside = _tree(standin_root), _tree(outside)
 
     refs = [
@@ -82,9 +83,8 @@ def test_rm_never_deletes_outside_runs(
     assert main(["rm", "aaaa", "-C", str(standin_root)]) == 0
     assert capsys.readouterr().out == "removed digits-20260101-000000-aaaa\n"
     assert not run.exists()
-    assert _tree(standin_root) == before_project - {
-        str(p.relative_to(standin_root)) for p in [run, run / "run.json", run / "stdout.log"]
-    }
+    gone = [run, run / "run.json", run / "stdout.log", run / "data"]
+    assert _tree(standin_root) == before_project - {str(p.relative_to(standin_root)) for p in gone}
     assert _tree(outside) == before_outside and os.path.islink(runs / "link-out")
 
 

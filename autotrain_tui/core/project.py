@@ -21,11 +21,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from autotrain_tui.core import control, launcher, queue, trust
+from autotrain_tui.core import control, launcher, queue
 from autotrain_tui.core.atomic import write_atomic
+from autotrain_tui.core.config_gate import ConfigGate
 from autotrain_tui.core.errors import (
     AmbiguousRunError,
-    InvalidConfigError,
     ManagerError,
     ProjectNotWritableError,
     RunIsLiveError,
@@ -69,7 +69,7 @@ class SweepSummary:
         return dict(self.counts).get(status.value, 0)
 
 
-class Project:
+class Project(ConfigGate):
     """A project directory and everything a user can do to its runs."""
 
     def __init__(
@@ -160,66 +160,6 @@ class Project:
         return MetricsTail(self.get_run(ref).metrics_jsonl)
 
     # ---- launching -------------------------------------------------------------------------
-
-    def _config_path(self, config: Path | str) -> Path:
-        path = Path(config)
-        candidates = [path] if path.is_absolute() else [self.root / path, self.configs_dir / path]
-        if not path.is_absolute() and not path.suffix:
-            candidates.append(self.configs_dir / f"{path}.yaml")
-        for candidate in candidates:
-            if candidate.is_file():
-                return candidate.resolve()
-        raise ManagerError(f"config not found: {config}")
-
-    def check_config(self, config: Path | str, overrides: Sequence[str] = ()) -> None:
-        """Validate with `python -m recipe check`; InvalidConfigError carries its messages.
-
-        The full check imports the project's code, so it needs trust first
-        (UntrustedProjectError otherwise, before anything runs).
-        """
-        path = self._config_path(config)
-        self._require_trust("checking", path, [self._with_overrides(path, overrides)])
-        launcher.check_config(self.python, self.recipe_module, self.root, path, overrides)
-
-    def quick_check(self, config: Path | str, overrides: Sequence[str] = ()) -> None:
-        """The torch-free check (YAML, schema, names custom.py registers, read without running
-        it): no project code runs, so it needs no trust. InvalidConfigError with its lines."""
-        from recipe.config import check_text  # torch-free by contract (tests check it)
-
-        path = self._config_path(config)
-        shown = launcher.display_path(path, self.root)
-        text = self._with_overrides(path, ())
-        problems = check_text(text, shown, list(overrides), project_dir=str(self.root))
-        if problems:
-            raise InvalidConfigError(shown, [str(p) for p in problems])
-
-    # ---- trust -----------------------------------------------------------------------------
-
-    @property
-    def trusted(self) -> bool:
-        """Whether the user has trusted this project's code to run (see `core.trust`)."""
-        return trust.is_trusted(self.root)
-
-    def _require_trust(self, action: str, config: Path, texts: Iterable[str]) -> None:
-        """Refuse, before anything imports project code, an untrusted project and a
-        `project.custom` outside the project that was not trusted as it is now."""
-        shown = launcher.display_path(config, self.root)
-        trust.require_trusted(self.root, f"{action} {shown}")
-        for text in texts:
-            trust.require_custom_trusted(self.root, shown, text)
-
-    def _with_overrides(self, path: Path, overrides: Sequence[str]) -> str:
-        """The config's text with the overrides applied, as the run would get it."""
-        raw = path.read_bytes()
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            line = raw.count(b"\n", 0, error.start) + 1
-            column = error.start - raw.rfind(b"\n", 0, error.start)
-            shown = launcher.display_path(path, self.root)
-            message = f"{shown}:{line}:{column}: not UTF-8 text; save the file as UTF-8"
-            raise InvalidConfigError(shown, [message]) from error
-        return launcher.apply_overrides(self.recipe_module, text, overrides)
 
     def _prepare(
         self, config: Path | str, overrides: Sequence[str], gpus: int | None, check: bool = True
@@ -444,14 +384,6 @@ class Project:
 
             modify_run(record.run_dir, restore)
             raise
-
-    def _require_resume_trust(self, record: RunRecord) -> None:
-        """A resumed run imports the code its config names, like a launch."""
-        try:
-            text = record.config_yaml.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            text = ""  # the recipe reports the missing config itself; trust is still needed
-        self._require_trust("resuming", record.run_dir, [text])
 
     def _requeue_for_resume(self, record: RunRecord) -> RunRecord:
         if record.is_live:

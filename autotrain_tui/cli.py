@@ -1,227 +1,83 @@
 """The `autotrain-tui` command line: every run-manager action, scriptable, over `Project`.
 
     autotrain-tui [PROJECT_DIR]                 the terminal UI
-    autotrain-tui launch CONFIG [k=v ...] [--queue] [--gpus N]
-    autotrain-tui sweep CONFIG k=a,b ...
+    autotrain-tui check CONFIG [k=v ...] [--quick] [--trust]
+    autotrain-tui launch CONFIG [k=v ...] [--queue] [--gpus N] [--trust]
+    autotrain-tui sweep CONFIG k=a,b ... [--trust]
     autotrain-tui runs [--json] [--status S] [--sweep ID]
     autotrain-tui logs RUN [-f] [-n N]
     autotrain-tui stop RUN... [--kill] [--grace S] [--no-wait]
-    autotrain-tui resume RUN [--queue]
+    autotrain-tui resume RUN [--queue] [--trust]
     autotrain-tui rm RUN...
     autotrain-tui clone RUN NAME
     autotrain-tui front RUN
     autotrain-tui queue [--max-concurrent N] [--gpu-memory-threshold MIB]
     autotrain-tui sweeps [--json]
+    autotrain-tui trust [--revoke] [--list] [--file PATH]
 
-A RUN is a run id or a unique prefix of one. Every subcommand takes `-C DIR` (the project,
-default the current directory). A user mistake is one line on stderr and exit status 1
-(2 for a usage error or an invalid config, whose `FILE:LINE:COL` lines are all printed).
+A RUN is the name of a run's directory under runs/, any unique part of it, or `latest`.
+`-C DIR` names the project (default the current directory), before or after the
+subcommand. A user mistake is one line on stderr and exit status 1 (2 for a usage error,
+an untrusted project, or an invalid config, whose `FILE:LINE:COL` lines are all printed).
 `--json` output is documented in docs/cli-json.md and kept stable.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
 
-from autotrain_tui.core.control import DEFAULT_GRACE_S
-from autotrain_tui.core.errors import InvalidConfigError, ManagerError
-from autotrain_tui.core.project import Project, SweepSummary
+from autotrain_tui.cli_logs import print_log
+from autotrain_tui.cli_output import (
+    emit_json,
+    print_table,
+    problem_json,
+    report_problems,
+    run_json,
+    say,
+    sweep_json,
+)
+from autotrain_tui.cli_parser import PROG, SUBCOMMANDS, UsageError, build_parser
+from autotrain_tui.core import queue, trust
+from autotrain_tui.core.errors import InvalidConfigError, ManagerError, describe_os_error
+from autotrain_tui.core.project import Project
 from autotrain_tui.core.queue import QueueSettings
 from autotrain_tui.core.runs import RunRecord, RunStatus
-from autotrain_tui.core.tail import LineTail
-
-PROG = "autotrain-tui"
-JSON_VERSION = 1
-SUBCOMMANDS = (
-    "launch",
-    "sweep",
-    "sweeps",
-    "runs",
-    "logs",
-    "stop",
-    "resume",
-    "rm",
-    "clone",
-    "front",
-    "queue",
-)
 
 
-class UsageError(Exception):
-    """A command-line mistake argparse found; shown as one line, exit status 2."""
+def _trust_if_asked(project: Project, args: argparse.Namespace) -> None:
+    if getattr(args, "trust", False):
+        trust.trust_project(project.root)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see {self.prog} --help)")
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog=PROG,
-        description="Launch and watch config-first training runs. "
-        "With no subcommand (or a PROJECT_DIR) it opens the terminal UI.",
-    )
-    common = _Parser(add_help=False)
-    common.add_argument(
-        "-C",
-        "--project",
-        default=".",
-        metavar="DIR",
-        help="project directory (default: current directory)",
-    )
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-
-    p = sub.add_parser("launch", parents=[common], help="validate and start a run")
-    p.add_argument("config")
-    p.add_argument("overrides", nargs="*", metavar="k=v")
-    p.add_argument("--queue", action="store_true", help="wait in the queue for free GPUs")
-    p.add_argument("--gpus", type=int, help="GPUs to ask for (default: trainer.devices)")
-    p.add_argument("--json", action="store_true")
-
-    p = sub.add_parser("sweep", parents=[common], help="queue a grid of runs (k=a,b ...)")
-    p.add_argument("config")
-    p.add_argument("overrides", nargs="+", metavar="k=a,b")
-    p.add_argument("--gpus", type=int, help="GPUs per run (default: trainer.devices)")
-    p.add_argument("--json", action="store_true")
-
-    p = sub.add_parser("sweeps", parents=[common], help="list sweeps")
-    p.add_argument("--json", action="store_true")
-
-    p = sub.add_parser("runs", parents=[common], help="list runs, newest first")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--status", action="append", choices=[s.value for s in RunStatus])
-    p.add_argument("--sweep", help="only the runs of this sweep (id or prefix)")
-
-    p = sub.add_parser("logs", parents=[common], help="print a run's stdout.log")
-    p.add_argument("run")
-    p.add_argument("-f", "--follow", action="store_true", help="keep printing until it ends")
-    p.add_argument("-n", "--lines", type=int, help="only the last N lines first")
-
-    p = sub.add_parser("stop", parents=[common], help="stop runs (SIGTERM, then SIGKILL)")
-    p.add_argument("runs", nargs="*", metavar="RUN")
-    p.add_argument("--sweep", help="stop every live run of this sweep")
-    p.add_argument("--kill", action="store_true", help="SIGKILL at once")
-    p.add_argument(
-        "--grace",
-        type=float,
-        default=DEFAULT_GRACE_S,
-        metavar="S",
-        help=f"seconds between SIGTERM and SIGKILL (default {DEFAULT_GRACE_S:g})",
-    )
-    p.add_argument("--no-wait", action="store_true", help="return once the signal is sent")
-    p.add_argument("--json", action="store_true")
-
-    p = sub.add_parser("resume", parents=[common], help="continue a run from last.ckpt")
-    p.add_argument("run", nargs="?")
-    p.add_argument("--sweep", help="resume every stopped, failed or lost run of a sweep")
-    p.add_argument("--queue", action="store_true", help="wait in the queue for free GPUs")
-    p.add_argument("--json", action="store_true")
-
-    p = sub.add_parser("rm", parents=[common], help="delete finished runs")
-    p.add_argument("runs", nargs="+", metavar="RUN")
-
-    p = sub.add_parser("clone", parents=[common], help="copy a run's config to configs/NAME.yaml")
-    p.add_argument("run")
-    p.add_argument("name")
-
-    p = sub.add_parser("front", parents=[common], help="move a queued run to the front")
-    p.add_argument("run")
-
-    p = sub.add_parser("queue", parents=[common], help="show or set the queue's limits")
-    p.add_argument("--max-concurrent", type=int, metavar="N")
-    p.add_argument(
-        "--gpu-memory-threshold",
-        type=float,
-        metavar="MIB",
-        help="a free GPU with more memory in use than this counts as taken",
-    )
-    p.add_argument("--json", action="store_true")
-    return parser
-
-
-def run_json(record: RunRecord) -> dict[str, Any]:
-    """The stable JSON form of a run: `run.json`'s fields plus `run_dir` (absolute)."""
-    data = record.to_json()
-    data["run_dir"] = str(record.run_dir)
-    return data
-
-
-def sweep_json(summary: SweepSummary) -> dict[str, Any]:
-    return {
-        "id": summary.id,
-        "config": summary.config,
-        "runs": list(summary.run_ids),
-        "counts": dict(summary.counts),
-        "created_at": summary.created_at,
-    }
-
-
-def _emit_json(payload: Any) -> None:
-    print(json.dumps({"version": JSON_VERSION, **payload}, indent=2))
-
-
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = max(0.0, seconds)
-    if seconds < 120:
-        return f"{seconds:.0f}s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f}m"
-    if seconds < 172800:
-        return f"{seconds / 3600:.0f}h"
-    return f"{seconds / 86400:.0f}d"
-
-
-def _print_table(records: Sequence[RunRecord]) -> None:
-    now = time.time()
-    rows = [("RUN", "STATUS", "GPUS", "AGE", "EXIT", "SWEEP")]
-    for r in records:
-        if r.gpus:
-            gpus = ",".join(map(str, r.gpus))
-        else:
-            gpus = f"({r.gpus_requested})" if r.gpus_requested else "-"
-        rows.append(
-            (
-                r.id,
-                r.status.value,
-                gpus,
-                _age(now - r.created_at if r.created_at else None),
-                "-" if r.exit_code is None else str(r.exit_code),
-                r.sweep or "-",
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        print("  ".join(cells).rstrip())
-
-
-def _say(record: RunRecord) -> None:
-    gpus = f" on GPU {','.join(map(str, record.gpus))}" if record.gpus else ""
-    print(f"{record.id}  {record.status.value}{gpus}")
+def _cmd_check(project: Project, args: argparse.Namespace) -> int:
+    _trust_if_asked(project, args)
+    if args.quick:
+        project.quick_check(args.config, args.overrides)
+        print(f"{args.config}: ok (quick check: no project code ran)")
+    else:
+        project.check_config(args.config, args.overrides)
+        print(f"{args.config}: ok")
+    return 0
 
 
 def _cmd_launch(project: Project, args: argparse.Namespace) -> int:
+    _trust_if_asked(project, args)
     record = project.launch(args.config, args.overrides, queue=args.queue, gpus=args.gpus)
     if args.json:
-        _emit_json({"run": run_json(record)})
+        emit_json({"run": run_json(record)})
     else:
-        _say(record)
+        say(record)
     return 0
 
 
 def _cmd_sweep(project: Project, args: argparse.Namespace) -> int:
+    _trust_if_asked(project, args)
     summary = project.sweep(args.config, args.overrides, gpus=args.gpus)
     if args.json:
-        _emit_json({"sweep": sweep_json(summary)})
+        emit_json({"sweep": sweep_json(summary)})
     else:
         counts = ", ".join(f"{n} {status}" for status, n in summary.counts)
         print(f"{summary.id}  {len(summary.run_ids)} runs ({counts})")
@@ -231,7 +87,7 @@ def _cmd_sweep(project: Project, args: argparse.Namespace) -> int:
 def _cmd_sweeps(project: Project, args: argparse.Namespace) -> int:
     summaries = project.list_sweeps()
     if args.json:
-        _emit_json({"sweeps": [sweep_json(s) for s in summaries]})
+        emit_json({"sweeps": [sweep_json(s) for s in summaries]})
         return 0
     for s in summaries:
         counts = ", ".join(f"{n} {status}" for status, n in s.counts)
@@ -242,41 +98,42 @@ def _cmd_sweeps(project: Project, args: argparse.Namespace) -> int:
 def _cmd_runs(project: Project, args: argparse.Namespace) -> int:
     statuses = [RunStatus(s) for s in args.status] if args.status else None
     sweep = project.resolve_sweep_id(args.sweep) if args.sweep else None
-    records = project.list_runs(statuses, sweep=sweep)
+    listing = project.scan_runs(statuses, sweep=sweep)
     if args.json:
-        _emit_json({"runs": [run_json(r) for r in records]})
-    elif records:
-        _print_table(records)
+        emit_json(
+            {
+                "runs": [run_json(r) for r in listing.records],
+                "problems": [problem_json(p) for p in listing.problems],
+            }
+        )
+    elif listing.records:
+        print_table(listing.records)
+    elif not listing.problems:
+        print(
+            f"no runs{' match' if statuses or sweep else ' yet'} in {project.runs_dir}",
+            file=sys.stderr,
+        )
+    report_problems(listing.problems)
     return 0
 
 
 def _cmd_logs(project: Project, args: argparse.Namespace) -> int:
-    record = project.get_run(args.run)
-    if args.lines is not None:
-        tail, lines = LineTail.from_last_lines(record.stdout_log, max(0, args.lines))
-    else:
-        tail, lines = LineTail(record.stdout_log), []
-    out = sys.stdout
-    for line in lines:
-        out.write(line + "\n")
-    if not args.follow:
-        for line in tail.read_lines():
-            out.write(line + "\n")
-        if tail.partial_line:
-            out.write(tail.partial_line + "\n")
-        return 0
+    name = project.resolve_run_id(args.run)
+    record = project.get_run(name)
 
     def ended() -> bool:
         try:
-            return not project.get_run(record.id).is_live
+            return not project.get_run(name).is_live
         except ManagerError:
             return True
 
-    for batch in tail.follow(until=ended):
-        out.write("".join(line + "\n" for line in batch))
-        out.flush()
-    if tail.partial_line:
-        out.write(tail.partial_line + "\n")
+    sys.stdout.flush()
+    print_log(
+        record.stdout_log,
+        sys.stdout.buffer,
+        lines=args.lines,
+        follow_until=ended if args.follow else None,
+    )
     return 0
 
 
@@ -301,16 +158,17 @@ def _cmd_stop(project: Project, args: argparse.Namespace) -> int:
 def _report_runs(records: list[RunRecord], as_json: bool) -> int:
     """The runs as they stand after an action: `--json`, or one line each."""
     if as_json:
-        _emit_json({"runs": [run_json(r) for r in records]})
+        emit_json({"runs": [run_json(r) for r in records]})
     else:
         for record in records:
-            _say(record)
+            say(record)
     return 0
 
 
 def _cmd_resume(project: Project, args: argparse.Namespace) -> int:
     if bool(args.run) == bool(args.sweep):
         raise UsageError(f"resume needs a RUN or --sweep, not both (see {PROG} resume --help)")
+    _trust_if_asked(project, args)
     if args.sweep:
         records = project.resume_sweep(args.sweep)
     else:
@@ -319,10 +177,10 @@ def _cmd_resume(project: Project, args: argparse.Namespace) -> int:
 
 
 def _cmd_rm(project: Project, args: argparse.Namespace) -> int:
-    ids = [project.resolve_run_id(ref) for ref in args.runs]
-    for run_id in ids:
-        project.remove(run_id)
-        print(f"removed {run_id}")
+    names = [project.resolve_run_id(ref) for ref in args.runs]
+    for name in names:
+        project.remove(name)
+        print(f"removed {name}")
     return 0
 
 
@@ -333,12 +191,12 @@ def _cmd_clone(project: Project, args: argparse.Namespace) -> int:
 
 
 def _cmd_front(project: Project, args: argparse.Namespace) -> int:
-    _say(project.move_to_front(args.run))
+    say(project.move_to_front(args.run))
     return 0
 
 
 def _cmd_queue(project: Project, args: argparse.Namespace) -> int:
-    settings = project.queue_settings
+    settings, problem = queue.read_settings_checked(project.runs_dir)
     if args.max_concurrent is not None or args.gpu_memory_threshold is not None:
         settings = QueueSettings(
             max_concurrent=(
@@ -351,13 +209,14 @@ def _cmd_queue(project: Project, args: argparse.Namespace) -> int:
             ),
         )
         project.set_queue_settings(settings)
+        problem = None  # a valid file replaced the bad one
     else:
         project.advance_queue()
     queued = sorted(project.list_runs(RunStatus.QUEUED), key=lambda r: (r.queue_order or 0.0, r.id))
     gpu_count = project.inventory.gpu_count()
     limit = settings.concurrency_limit(gpu_count)
     if args.json:
-        _emit_json(
+        emit_json(
             {
                 "settings": {
                     "max_concurrent": settings.max_concurrent,
@@ -366,20 +225,52 @@ def _cmd_queue(project: Project, args: argparse.Namespace) -> int:
                 },
                 "gpu_count": gpu_count,
                 "queued": [run_json(r) for r in queued],
+                "problems": [] if problem is None else [problem],
             }
         )
+    else:
+        print(
+            f"max concurrent runs: {limit}"
+            f"{'' if settings.max_concurrent is not None else ' (default)'}; GPUs: {gpu_count}; "
+            f"outside-use threshold: {settings.outside_memory_threshold_mib:g} MiB"
+        )
+        for position, record in enumerate(queued, 1):
+            print(f"{position:>3}. {record.run_dir.name}  ({record.gpus_requested} GPU)")
+    if problem is not None:
+        print(f"{PROG}: warning: {problem}", file=sys.stderr)
+    return 0
+
+
+def _cmd_trust(project: Project | None, args: argparse.Namespace) -> int:
+    if args.list:
+        projects, files = trust.trusted_projects(), trust.trusted_code_files()
+        for path in projects:
+            print(path)
+        for path in files:
+            print(f"{path}  (file)")
+        if not projects and not files:
+            print(f"nothing is trusted yet (see {PROG} trust --help)", file=sys.stderr)
         return 0
-    print(
-        f"max concurrent runs: {limit}"
-        f"{'' if settings.max_concurrent is not None else ' (default)'}; GPUs: {gpu_count}; "
-        f"outside-use threshold: {settings.outside_memory_threshold_mib:g} MiB"
-    )
-    for position, record in enumerate(queued, 1):
-        print(f"{position:>3}. {record.id}  ({record.gpus_requested} GPU)")
+    if args.file:
+        if args.revoke:
+            found = trust.untrust_code_file(args.file)
+            said = "no longer trusted" if found else "was not trusted"
+            print(f"{said}: {Path(args.file).resolve()}")
+        else:
+            print(f"trusted as it is now: {trust.trust_code_file(args.file)}")
+        return 0
+    assert project is not None
+    if args.revoke:
+        found = trust.untrust_project(project.root)
+        print(f"{'no longer trusted' if found else 'was not trusted'}: {project.root}")
+    else:
+        trust.trust_project(project.root)
+        print(f"trusted: {project.root} (its custom.py and the modules its configs name may run)")
     return 0
 
 
 _COMMANDS = {
+    "check": _cmd_check,
     "launch": _cmd_launch,
     "sweep": _cmd_sweep,
     "sweeps": _cmd_sweeps,
@@ -391,6 +282,7 @@ _COMMANDS = {
     "clone": _cmd_clone,
     "front": _cmd_front,
     "queue": _cmd_queue,
+    "trust": _cmd_trust,
 }
 
 
@@ -417,16 +309,31 @@ def _open_ui(argv: Sequence[str]) -> int:
     return int(result or 0)
 
 
+def open_project(directory: str) -> Project:
+    """The project in `directory`, or a ManagerError saying none is there and how to name one."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise ManagerError(f"no such project directory: {directory} (name a project with -C DIR)")
+    if not ((root / "configs").is_dir() or (root / "runs").is_dir()):
+        raise ManagerError(
+            f"no project found in {root.resolve()} (it has no configs/ or runs/): "
+            f"run {PROG} inside a project, or name one with -C DIR"
+        )
+    return Project(root)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `autotrain-tui` console script."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list or (args_list[0] not in SUBCOMMANDS and not args_list[0].startswith("-")):
         return _open_ui(args_list)
     try:
-        args = _parser().parse_args(args_list)
+        args = build_parser().parse_args(args_list)
         if args.command is None:
-            return _open_ui([])
-        project = Project(args.project)
+            return _open_ui([args.project])
+        if args.command == "trust" and (args.list or args.file):
+            return _cmd_trust(None, args)  # about the user's decisions, not one project
+        project = open_project(args.project)
         return _COMMANDS[args.command](project, args)
     except UsageError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
@@ -438,6 +345,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{PROG}: error: invalid config {error.config}; nothing was launched", file=sys.stderr
         )
         return 2
+    except trust.UntrustedProjectError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
     except ManagerError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 1
@@ -445,6 +355,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as error:
+        # A read-only or full disk under an action: one line with the file and the fix.
+        print(f"{PROG}: error: {describe_os_error(error)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

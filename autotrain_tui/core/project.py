@@ -8,9 +8,11 @@ scriptable and testable without a screen, and the UI stays a view. Methods raise
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
+import stat
 import sys
 import threading
 import time
@@ -21,20 +23,25 @@ from pathlib import Path
 
 from autotrain_tui.core import control, launcher, queue
 from autotrain_tui.core.atomic import write_atomic
+from autotrain_tui.core.config_gate import ConfigGate
 from autotrain_tui.core.errors import (
     AmbiguousRunError,
     ManagerError,
+    ProjectNotWritableError,
     RunIsLiveError,
     UnknownRunError,
+    describe_os_error,
+    writes_project,
 )
 from autotrain_tui.core.gpus import GpuInventory, default_inventory
 from autotrain_tui.core.groups import signal_group
+from autotrain_tui.core.listing import RunListing, RunProblem, run_json_problem, scan_runs
 from autotrain_tui.core.queue import QueueSettings
+from autotrain_tui.core.references import resolve_run_name
 from autotrain_tui.core.runs import (
     RunCache,
     RunRecord,
     RunStatus,
-    list_runs,
     modify_run,
     read_run,
     recipe_alive,
@@ -62,7 +69,7 @@ class SweepSummary:
         return dict(self.counts).get(status.value, 0)
 
 
-class Project:
+class Project(ConfigGate):
     """A project directory and everything a user can do to its runs."""
 
     def __init__(
@@ -105,44 +112,44 @@ class Project:
         self, status: RunStatus | Iterable[RunStatus] | None = None, sweep: str | None = None
     ) -> list[RunRecord]:
         """All runs, newest first, dead `running` ones reconciled to `lost` on the way."""
-        records = list_runs(self.runs_dir, cache=self._run_cache)
+        return self.scan_runs(status, sweep).records
+
+    def scan_runs(
+        self, status: RunStatus | Iterable[RunStatus] | None = None, sweep: str | None = None
+    ) -> RunListing:
+        """`list_runs`, and beside the records a problem line for every entry of `runs/` that
+        could not be listed as it should (damaged run.json, duplicate ids, links), so a
+        caller can show what is wrong instead of silently showing less."""
+        listing = scan_runs(self.runs_dir, cache=self._run_cache)
+        records = listing.records
         if status is not None:
             wanted = {status} if isinstance(status, RunStatus) else set(status)
             records = [r for r in records if r.status in wanted]
         if sweep is not None:
             records = [r for r in records if r.sweep == sweep]
-        return records
+        problems = listing.problems
+        settings_problem = queue.read_settings_checked(self.runs_dir)[1]
+        if settings_problem is not None:
+            problems = [*problems, RunProblem(queue.QUEUE_SETTINGS, settings_problem)]
+        return RunListing(records, problems)
 
     def get_run(self, ref: str) -> RunRecord:
-        """The run whose id is `ref` or starts with it (a unique prefix)."""
-        return reconcile(read_run(self.runs_dir / self.resolve_run_id(ref)))
+        """The run `ref` names (see `resolve_run_id`); a damaged one is a ManagerError naming
+        its file and the fix."""
+        name = self.resolve_run_id(ref)
+        try:
+            record = read_run(self.runs_dir / name)
+        except (OSError, ValueError) as error:
+            raise ManagerError(run_json_problem(self.runs_dir, name, error)) from error
+        try:
+            return reconcile(record)
+        except OSError:
+            return record  # a read-only runs/: the record as it was last written
 
     def resolve_run_id(self, ref: str) -> str:
-        """The full run id for an id or unique prefix; UnknownRun/AmbiguousRun errors otherwise."""
-        ref = ref.strip().rstrip("/")
-        if "/" in ref:  # `runs/<id>` as a shell completes it
-            ref = Path(ref).name
-        if not ref:
-            raise UnknownRunError("no run given")
-        if (self.runs_dir / ref / "run.json").is_file():
-            return ref
-        try:
-            names = [
-                p.name
-                for p in self.runs_dir.iterdir()
-                if p.name.startswith(ref)
-                and not p.name.startswith(".")
-                and (p / "run.json").is_file()
-            ]
-        except FileNotFoundError:
-            names = []
-        if not names:
-            raise UnknownRunError(f"no run matches {ref!r}")
-        if len(names) > 1:
-            shown = ", ".join(sorted(names)[:5])
-            more = f" and {len(names) - 5} more" if len(names) > 5 else ""
-            raise AmbiguousRunError(f"{ref!r} matches {len(names)} runs: {shown}{more}")
-        return names[0]
+        """The name of the run directory `ref` names (see `references.resolve_run_name`):
+        an entry of `runs/`, a unique part of one, or `latest`; never a path."""
+        return resolve_run_name(self.runs_dir, ref, self.list_runs)
 
     def log_tail(self, ref: str) -> LineTail:
         """An incremental reader of the run's `stdout.log`, from its start."""
@@ -154,22 +161,6 @@ class Project:
 
     # ---- launching -------------------------------------------------------------------------
 
-    def _config_path(self, config: Path | str) -> Path:
-        path = Path(config)
-        candidates = [path] if path.is_absolute() else [self.root / path, self.configs_dir / path]
-        if not path.is_absolute() and not path.suffix:
-            candidates.append(self.configs_dir / f"{path}.yaml")
-        for candidate in candidates:
-            if candidate.is_file():
-                return candidate.resolve()
-        raise ManagerError(f"config not found: {config}")
-
-    def check_config(self, config: Path | str, overrides: Sequence[str] = ()) -> None:
-        """Validate with `python -m recipe check`; InvalidConfigError carries its messages."""
-        launcher.check_config(
-            self.python, self.recipe_module, self.root, self._config_path(config), overrides
-        )
-
     def _prepare(
         self, config: Path | str, overrides: Sequence[str], gpus: int | None, check: bool = True
     ) -> tuple[Path, str, int]:
@@ -177,11 +168,10 @@ class Project:
         for item in overrides:
             if "=" not in item:
                 raise ManagerError(f"not an override (expected key=value): {item!r}")
+        text = self._with_overrides(path, overrides)
+        self._require_trust("launching", path, [text])
         if check:
             launcher.check_config(self.python, self.recipe_module, self.root, path, overrides)
-        text = launcher.apply_overrides(
-            self.recipe_module, path.read_text(encoding="utf-8"), overrides
-        )
         count = self.inventory.gpu_count()
         wanted = gpus if gpus is not None else launcher.requested_gpus(text, count)
         if wanted < 0:
@@ -193,6 +183,7 @@ class Project:
     def _start(self, record: RunRecord) -> None:
         launcher.spawn_supervisor(record, self.python)
 
+    @writes_project
     def launch(
         self,
         config: Path | str,
@@ -232,6 +223,7 @@ class Project:
                 shutil.rmtree(record.run_dir, ignore_errors=True)
             raise
 
+    @writes_project
     def sweep(
         self, config: Path | str, overrides: Sequence[str], *, gpus: int | None = None
     ) -> SweepSummary:
@@ -240,9 +232,9 @@ class Project:
         if len(points) < 2 and not any("," in o for o in overrides):
             raise ManagerError("a sweep needs at least one override with several values (k=a,b)")
         path = self._config_path(config)
+        prepared = [self._prepare(path, point, gpus, check=False) for point in points]
         # One `recipe check` for the whole grid: torch and custom.py load once, not per point.
         launcher.check_config(self.python, self.recipe_module, self.root, path, (), grid=points)
-        prepared = [self._prepare(path, point, gpus, check=False) for point in points]
         sweep_id = new_sweep_id(path.stem)
         for point, (_, text, wanted) in zip(points, prepared, strict=True):
             launcher.create_run(
@@ -263,14 +255,17 @@ class Project:
         """Start the queued runs that fit now; every manager calls this when it starts."""
         return queue.advance_queue(self.runs_dir, self.inventory, self._start, self._run_cache)
 
+    @writes_project
     def move_to_front(self, ref: str) -> RunRecord:
         """Make a queued run the next one to start."""
-        return queue.move_to_front(self.runs_dir, self.resolve_run_id(ref))
+        record = self.get_run(ref)  # a damaged record is named here, with its fix
+        return queue.move_to_front(self.runs_dir, record.id)
 
     @property
     def queue_settings(self) -> QueueSettings:
         return queue.read_settings(self.runs_dir)
 
+    @writes_project
     def set_queue_settings(self, settings: QueueSettings) -> list[RunRecord]:
         """Save the queue's limits; a higher limit may start runs, which are returned."""
         queue.write_settings(self.runs_dir, settings)
@@ -322,14 +317,19 @@ class Project:
             try:
                 results.append(self._stop(record, kill=kill, grace_s=grace_s, wait=wait))
             except ManagerError:
-                results.append(self.get_run(record.id))  # it ended meanwhile
+                results.append(self.get_run(record.run_dir.name))  # it ended meanwhile
         return results
 
+    @writes_project
     def resume_sweep(self, ref: str) -> list[RunRecord]:
         """Resume every stopped, failed or lost run of a sweep (through the queue)."""
         sweep_id = self.resolve_sweep_id(ref)
         resumed = []
-        for record in sorted(self.list_runs(sweep=sweep_id), key=queue.queue_sort_key):
+        runs = sorted(self.list_runs(sweep=sweep_id), key=queue.queue_sort_key)
+        for record in runs:
+            if record.status in (RunStatus.STOPPED, RunStatus.FAILED, RunStatus.LOST):
+                self._require_resume_trust(record)
+        for record in runs:
             if record.status in (RunStatus.STOPPED, RunStatus.FAILED, RunStatus.LOST):
                 resumed.append(self._requeue_for_resume(record))
         self.advance_queue()
@@ -361,6 +361,7 @@ class Project:
             self.advance_queue()
         return request.record
 
+    @writes_project
     def resume(self, ref: str, *, queue: bool = False) -> RunRecord:
         """Continue a stopped, failed or lost run in its own directory from `last.ckpt`.
 
@@ -368,6 +369,7 @@ class Project:
         it was), or with `queue` waits its turn. A run that never started is simply requeued.
         """
         record = self.get_run(ref)
+        self._require_resume_trust(record)
         previous = record
         record = self._requeue_for_resume(record)
         if queue:
@@ -423,17 +425,32 @@ class Project:
         return modify_run(record.run_dir, requeue)
 
     def remove(self, ref: str) -> RunRecord:
-        """Delete a finished run's directory; refuses a queued or running one."""
+        """Delete a finished run's directory; refuses a queued or running one.
+
+        Only ever a real directory directly under `runs/` (see `resolve_run_id`), checked
+        again (not a link) just before the delete, so nothing outside `runs/` is reached.
+        """
         record = self.get_run(ref)
+        name = record.run_dir.name
         if record.is_live:
-            raise RunIsLiveError(f"run {record.id} is {record.status.value}; stop it first")
-        with queue.queue_lock(self.runs_dir):
-            current = reconcile(read_run(record.run_dir))
-            if current.is_live:
-                raise RunIsLiveError(f"run {record.id} is {current.status.value}; stop it first")
-            shutil.rmtree(record.run_dir)
+            raise RunIsLiveError(f"run {name} is {record.status.value}; stop it first")
+        shown = f"{self.runs_dir.name}/{name}"
+        try:
+            with queue.queue_lock(self.runs_dir):
+                current = reconcile(read_run(record.run_dir))
+                if current.is_live:
+                    raise RunIsLiveError(f"run {name} is {current.status.value}; stop it first")
+                info = os.lstat(record.run_dir)
+                if not stat.S_ISDIR(info.st_mode):
+                    raise ManagerError(f"{shown} is not a run directory; nothing was deleted")
+                shutil.rmtree(record.run_dir)
+        except ValueError as error:  # run.json damaged meanwhile
+            raise ManagerError(run_json_problem(self.runs_dir, name, error)) from error
+        except OSError as error:
+            raise ProjectNotWritableError(describe_os_error(error, self.runs_dir)) from error
         return current
 
+    @writes_project
     def clone_config(self, ref: str, name: str) -> Path:
         """Copy a run's `config.yaml` (as launched) to `configs/<name>.yaml`; never overwrites."""
         record = self.get_run(ref)

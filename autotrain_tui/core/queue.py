@@ -89,19 +89,49 @@ def queue_lock(runs_dir: Path) -> Iterator[None]:
 
 
 def read_settings(runs_dir: Path) -> QueueSettings:
-    """The project's queue settings, defaults when none were saved or the file is unreadable."""
+    """The project's queue settings; the defaults when none were saved or the file is bad
+    (`settings_problem` says what is wrong with it)."""
+    return read_settings_checked(runs_dir)[0]
+
+
+def read_settings_checked(runs_dir: Path) -> tuple[QueueSettings, str | None]:
+    """The settings in effect, and one line naming what is wrong with `.queue.json` (None
+    when nothing is). A bad file never stops the queue silently (`max_concurrent: 0` would
+    start nothing, ever) nor makes every command fail: the defaults apply and the problem
+    is shown, with the fix, by `runs` and `queue`."""
+    path = runs_dir / QUEUE_SETTINGS
+    shown = f"{runs_dir.name}/{QUEUE_SETTINGS}"
+    fix = "the defaults apply until you fix it (autotrain-tui queue --max-concurrent N rewrites it)"
     try:
-        data = json.loads((runs_dir / QUEUE_SETTINGS).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return QueueSettings()
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return QueueSettings(), None
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8"
+        return QueueSettings(), f"cannot read {shown} ({reason or error}); {fix}"
+    try:
+        data = json.loads(raw)
+    except ValueError as error:
+        return QueueSettings(), f"{shown} is not valid JSON ({error}); {fix}"
     if not isinstance(data, dict):
-        return QueueSettings()
+        return QueueSettings(), f"{shown} must hold a JSON object; {fix}"
     max_concurrent = data.get("max_concurrent")
     threshold = data.get("outside_memory_threshold_mib", 1024.0)
-    return QueueSettings(
-        max_concurrent=int(max_concurrent) if max_concurrent is not None else None,
-        outside_memory_threshold_mib=float(threshold),
-    )
+    if max_concurrent is not None and (
+        isinstance(max_concurrent, bool)
+        or not isinstance(max_concurrent, int)
+        or max_concurrent < 1
+    ):
+        return QueueSettings(), (
+            f"{shown}: max_concurrent must be a whole number of at least 1 (or null: one run "
+            f"per GPU), not {json.dumps(max_concurrent)} (0 would never start a run); {fix}"
+        )
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or threshold < 0:
+        return QueueSettings(), (
+            f"{shown}: outside_memory_threshold_mib must be a number of MiB, at least 0, not "
+            f"{json.dumps(threshold)}; {fix}"
+        )
+    return QueueSettings(max_concurrent, float(threshold)), None
 
 
 def write_settings(runs_dir: Path, settings: QueueSettings) -> None:

@@ -185,13 +185,62 @@ def _parse_status(value: Any) -> RunStatus:
         return RunStatus.LOST
 
 
+_INT_FIELDS = ("pid", "pgid", "supervisor_pid", "exit_code", "gpus_requested", "resumes", "version")
+_NUMBER_FIELDS = (
+    "create_time",
+    "supervisor_create_time",
+    "created_at",
+    "started_at",
+    "ended_at",
+    "queue_order",
+    "stop_requested_at",
+    "stop_grace_s",
+)
+_STR_FIELDS = ("id", "status", "config", "cwd", "host", "sweep", "stop_requested", "reason")
+_LIST_FIELDS = ("overrides", "command", "gpus")
+
+
+def _type_problem(data: dict[str, Any]) -> str | None:
+    """The first field of a parsed `run.json` whose type is wrong (a hand edit, another
+    tool's file), named, so a reader fails with that line instead of a TypeError later."""
+    for name in _INT_FIELDS:
+        value = data.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            return f"'{name}' should be a whole number, not {json.dumps(value)[:40]}"
+    for name in _NUMBER_FIELDS:
+        value = data.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            return f"'{name}' should be a number, not {json.dumps(value)[:40]}"
+    for name in _STR_FIELDS:
+        value = data.get(name)
+        if value is not None and not isinstance(value, str):
+            return f"'{name}' should be a string, not {json.dumps(value)[:40]}"
+    for name in _LIST_FIELDS:
+        value = data.get(name)
+        if value is not None and not isinstance(value, list):
+            return f"'{name}' should be a list, not {json.dumps(value)[:40]}"
+    gpus = data.get("gpus") or []
+    if any(isinstance(g, bool) or not isinstance(g, int) for g in gpus):
+        return f"'gpus' should list GPU indices, not {json.dumps(gpus)[:40]}"
+    return None
+
+
 def read_run(run_dir: Path) -> RunRecord:
-    """Read `run_dir/run.json`. Raises FileNotFoundError or ValueError for a bad file."""
+    """Read `run_dir/run.json`. Raises FileNotFoundError, or ValueError for a damaged file
+    (its message names what is wrong: truncated, not JSON, a field of the wrong type)."""
     # os-level calls, not pathlib's: listing 1,000 runs spends a third of its time here.
     with open(os.path.join(run_dir, RUN_JSON), "rb") as handle:
-        data = json.loads(handle.read())
+        raw = handle.read()
+    try:
+        data = json.loads(raw)
+    except ValueError as error:
+        what = "empty" if not raw.strip() else f"not valid JSON ({error})"
+        raise ValueError(what) from error
     if not isinstance(data, dict):
-        raise ValueError(f"{run_dir / RUN_JSON}: not a JSON object")
+        raise ValueError(f"not a JSON object but {type(data).__name__}")
+    problem = _type_problem(data)
+    if problem is not None:
+        raise ValueError(problem)
     return RunRecord.from_json(data, run_dir)
 
 
@@ -303,21 +352,6 @@ def reconcile(record: RunRecord) -> RunRecord:
     return result
 
 
-def _run_dir_paths(runs_dir: Path) -> list[str]:
-    """Every run directory under `runs_dir` (hidden entries, like the ledger, are skipped),
-    as plain strings: a listing through the cache builds a `Path` only for a record it
-    reads (pathlib was 40 % of listing 1,000 unchanged runs)."""
-    try:
-        entries = list(os.scandir(runs_dir))
-    except FileNotFoundError:
-        return []
-    return [
-        entry.path
-        for entry in entries
-        if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False)
-    ]
-
-
 class RunCache:
     """Records already read, each with the version of `run.json` it was read from.
 
@@ -360,28 +394,7 @@ class RunCache:
 def list_runs(
     runs_dir: Path, *, reconcile_dead: bool = True, cache: RunCache | None = None
 ) -> list[RunRecord]:
-    """All readable runs under `runs/`, newest first; dead `running` runs become `lost`.
+    """The runs `listing.scan_runs` can read, newest first, without its problem lines."""
+    from autotrain_tui.core.listing import scan_runs  # it builds on this module
 
-    Reads `runs/` directly — one small JSON file per run and one psutil lookup per running
-    run — so it stays fast (1,000 runs well under a second) with no index to go stale.
-    With a `cache`, only the `run.json` files that changed since its last call are read.
-    """
-    records: list[RunRecord] = []
-    seen: set[str] = set()
-    for run_dir in _run_dir_paths(runs_dir):
-        try:
-            if cache is None:
-                record = read_run(Path(run_dir))
-            else:
-                seen.add(run_dir)
-                record = cache.read(run_dir)
-        except (OSError, ValueError):
-            # A directory still being created, or not a run at all.
-            continue
-        if reconcile_dead:
-            record = reconcile(record)
-        records.append(record)
-    if cache is not None:
-        cache.forget_missing(seen)
-    records.sort(key=lambda r: (r.created_at or 0.0, r.id), reverse=True)
-    return records
+    return scan_runs(runs_dir, reconcile_dead=reconcile_dead, cache=cache).records

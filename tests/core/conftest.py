@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from autotrain_tui.core import Project
+from autotrain_tui.core import Project, trust
 from autotrain_tui.core.gpus import FAKE_GPU_USED_ENV, FAKE_GPUS_ENV
 from tests.core.support import (
     REPO_ROOT,
@@ -42,6 +42,7 @@ def _subprocess_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def real_project(tmp_path: Path) -> Iterator[Project]:
     """A project running the real recipe on configs/tiny.yaml, CPU only."""
     root = make_root(tmp_path, "tiny.yaml", TINY_CONFIG)
+    trust.trust_project(root)  # these tests launch through Project, which needs trust
     try:
         yield Project(root)
     finally:
@@ -63,6 +64,7 @@ def fake_gpus(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
 def standin_root(tmp_path: Path) -> Iterator[Path]:
     """A project directory for the stand-in recipe (configs/standin.yaml)."""
     root = make_root(tmp_path, "standin.yaml", STANDIN_CONFIG)
+    trust.trust_project(root)  # these tests launch through Project, which needs trust
     try:
         yield root
     finally:

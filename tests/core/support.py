@@ -122,6 +122,8 @@ def _kill_recorded(runs: Path) -> None:
                 data = json.loads(run_json.read_text())
             except (OSError, ValueError):
                 continue
+            if not isinstance(data, dict):  # a damaged record a test wrote on purpose
+                continue
             if data.get("status") == "queued":
                 data["status"] = "stopped"
                 run_json.write_text(json.dumps(data))

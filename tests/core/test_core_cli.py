@@ -49,8 +49,15 @@ def cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
         ),
         (
             ["queue", "--max-concurrent", "0"],
-            1,
-            "autotrain-tui: error: max concurrent runs must be at least 1, not 0\n",
+            2,
+            "autotrain-tui: error: argument --max-concurrent: must be at least 1, not 0 (0 would "
+            "never start a run) (see autotrain-tui queue --help)\n",
+        ),
+        (
+            ["logs", "x", "-n", "-1"],
+            2,
+            "autotrain-tui: error: argument -n/--lines: must be at least 0, not -1 "
+            "(see autotrain-tui logs --help)\n",
         ),
     ],
 )
@@ -123,3 +130,35 @@ def test_launch_runs_logs_json_and_invalid_config(standin_root: Path) -> None:
     removed = cli(standin_root, "rm", run_id)
     assert removed.stdout == f"removed {run_id}\n"
     wait_for(lambda: not (standin_root / "runs" / run_id).exists(), what="removal")
+
+
+def test_project_directory_before_or_after_the_subcommand(
+    standin_root: Path, tmp_path: Path
+) -> None:
+    run_dir = standin_root / "runs" / "r-20260101-000000-aaaa"
+    run_dir.mkdir(parents=True)
+    (run_dir / "run.json").write_text(json.dumps({"id": run_dir.name, "status": "completed"}))
+    before = cli(tmp_path, "-C", str(standin_root), "runs")
+    after = cli(tmp_path, "runs", "-C", str(standin_root))
+    assert before.returncode == after.returncode == 0, before.stderr
+    assert before.stdout == after.stdout and run_dir.name in before.stdout
+    # The subcommand's -C wins over the one before it, as the later option does.
+    assert cli(standin_root, "-C", str(tmp_path), "runs", "-C", ".").stdout == before.stdout
+
+
+def test_outside_a_project_every_command_says_so(tmp_path: Path) -> None:
+    empty = tmp_path / "not-a-project"
+    empty.mkdir()
+    expected = (
+        f"autotrain-tui: error: no project found in {empty} (it has no configs/ or runs/): "
+        "run autotrain-tui inside a project, or name one with -C DIR\n"
+    )
+    for args in (["runs"], ["sweeps"], ["queue"], ["logs", "latest"], ["launch", "digits"]):
+        result = cli(empty, *args)
+        assert (result.returncode, result.stdout, result.stderr) == (1, "", expected), args
+    missing = cli(tmp_path, "-C", "nowhere", "runs")
+    assert (missing.returncode, missing.stderr) == (
+        1,
+        "autotrain-tui: error: no such project directory: nowhere (name a project with -C DIR)\n",
+    )
+    assert not list(empty.iterdir())  # nothing was created there

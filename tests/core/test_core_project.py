@@ -36,18 +36,24 @@ def _fake_run(runs: Path, run_id: str, status: str = "completed") -> Path:
     return run_dir
 
 
-def test_run_ids_by_unique_prefix(standin_root: Path) -> None:
+def test_run_references_by_any_unique_part_and_latest(standin_root: Path) -> None:
     project = standin_project(standin_root)
-    _fake_run(project.runs_dir, "digits-20260101-000000-aaaa")
-    _fake_run(project.runs_dir, "digits-20260101-000000-bbbb")
-    assert project.resolve_run_id("digits-20260101-000000-a") == "digits-20260101-000000-aaaa"
-    assert project.resolve_run_id("runs/digits-20260101-000000-bbbb/") == (
-        "digits-20260101-000000-bbbb"
-    )
+    older = _fake_run(project.runs_dir, "digits-20260101-000000-aaaa")
+    newer = _fake_run(project.runs_dir, "digits-20260101-000000-bbbb")
+    data = json.loads((newer / "run.json").read_text())
+    (newer / "run.json").write_text(json.dumps({**data, "created_at": 2.0}))
+    assert project.resolve_run_id("digits-20260101-000000-a") == older.name
+    assert project.resolve_run_id("runs/digits-20260101-000000-bbbb/") == newer.name
+    # The tail that tells two runs of one config apart is enough, and so is any unique part.
+    assert project.resolve_run_id("bbbb") == newer.name
+    assert project.resolve_run_id("0-aa") == older.name
+    assert project.resolve_run_id("latest") == newer.name
+    assert project.get_run("latest").run_dir == newer
     with pytest.raises(AmbiguousRunError) as ambiguous:
-        project.resolve_run_id("digits")
+        project.resolve_run_id("digits-2026")
     assert str(ambiguous.value) == (
-        "'digits' matches 2 runs: digits-20260101-000000-aaaa, digits-20260101-000000-bbbb"
+        "'digits-2026' matches 2 runs: digits-20260101-000000-aaaa, digits-20260101-000000-bbbb;"
+        " give more of the name (its last part tells runs apart)"
     )
     with pytest.raises(UnknownRunError) as unknown:
         project.resolve_run_id("zzz")
@@ -191,3 +197,18 @@ def test_run_id_format() -> None:
     stem, date, clock, suffix = run_id.rsplit("-", 3)
     assert stem == "my-config" and len(date) == 8 and len(clock) == 6 and len(suffix) == 4
     assert isinstance(RunRecord, type)
+
+
+def test_a_config_that_is_not_utf8_is_named_at_its_line_and_column(standin_root: Path) -> None:
+    project = standin_project(standin_root)
+    (project.configs_dir / "latin1.yaml").write_bytes(b"project:\n  name: caf\xe9\n")
+    for launch in (
+        lambda: project.launch("latin1", check=False),  # the UI's launch after its own check
+        lambda: project.check_config("latin1"),
+    ):
+        with pytest.raises(InvalidConfigError) as caught:
+            launch()
+        assert caught.value.messages == [
+            "configs/latin1.yaml:2:12: not UTF-8 text; save the file as UTF-8"
+        ]
+    assert not project.runs_dir.exists()

@@ -1,0 +1,188 @@
+"""The `autotrain-tui` argument parser: every subcommand, its options and their help.
+
+Kept apart from the commands (cli.py) so the command line reads as one table. `-C DIR`
+is accepted before the subcommand (`autotrain-tui -C proj runs`) and after it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import NoReturn
+
+from autotrain_tui.core.control import DEFAULT_GRACE_S
+from autotrain_tui.core.runs import RunStatus
+
+PROG = "autotrain-tui"
+SUBCOMMANDS = (
+    "check",
+    "launch",
+    "sweep",
+    "sweeps",
+    "runs",
+    "logs",
+    "stop",
+    "resume",
+    "rm",
+    "clone",
+    "front",
+    "queue",
+    "trust",
+)
+
+
+class UsageError(Exception):
+    """A command-line mistake argparse found; shown as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _count(minimum: int, why: str = "") -> Callable[[str], int]:
+    """An argparse type: a whole number of at least `minimum`, refused with the reason."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}{why}")
+        return value
+
+    return parse
+
+
+def _trust_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--trust",
+        action="store_true",
+        help="trust this project's code first (remembered; see `autotrain-tui trust`)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Launch and watch config-first training runs. "
+        "With no subcommand (or a PROJECT_DIR) it opens the terminal UI.",
+    )
+    parser.add_argument(
+        "-C",
+        "--project",
+        default=".",
+        metavar="DIR",
+        help="project directory (default: current directory)",
+    )
+    common = _Parser(add_help=False)
+    # SUPPRESS: a `-C` given before the subcommand is not reset by the subcommand's default.
+    common.add_argument(
+        "-C", "--project", default=argparse.SUPPRESS, metavar="DIR", help="project directory"
+    )
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    p = sub.add_parser(
+        "check",
+        parents=[common],
+        help="check a config: the full check imports project code; --quick does not",
+    )
+    p.add_argument("config")
+    p.add_argument("overrides", nargs="*", metavar="k=v")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="only the torch-free check, which runs no project code (needs no trust)",
+    )
+    _trust_option(p)
+
+    p = sub.add_parser("launch", parents=[common], help="validate and start a run")
+    p.add_argument("config")
+    p.add_argument("overrides", nargs="*", metavar="k=v")
+    p.add_argument("--queue", action="store_true", help="wait in the queue for free GPUs")
+    p.add_argument("--gpus", type=_count(0), help="GPUs to ask for (default: trainer.devices)")
+    p.add_argument("--json", action="store_true")
+    _trust_option(p)
+
+    p = sub.add_parser("sweep", parents=[common], help="queue a grid of runs (k=a,b ...)")
+    p.add_argument("config")
+    p.add_argument("overrides", nargs="+", metavar="k=a,b")
+    p.add_argument("--gpus", type=_count(0), help="GPUs per run (default: trainer.devices)")
+    p.add_argument("--json", action="store_true")
+    _trust_option(p)
+
+    p = sub.add_parser("sweeps", parents=[common], help="list sweeps")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("runs", parents=[common], help="list runs, newest first")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--status", action="append", choices=[s.value for s in RunStatus])
+    p.add_argument("--sweep", help="only the runs of this sweep (id or prefix)")
+
+    p = sub.add_parser("logs", parents=[common], help="print a run's stdout.log")
+    p.add_argument("run")
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing until it ends")
+    p.add_argument("-n", "--lines", type=_count(0), metavar="N", help="only the last N lines")
+
+    p = sub.add_parser("stop", parents=[common], help="stop runs (SIGTERM, then SIGKILL)")
+    p.add_argument("runs", nargs="*", metavar="RUN")
+    p.add_argument("--sweep", help="stop every live run of this sweep")
+    p.add_argument("--kill", action="store_true", help="SIGKILL at once")
+    p.add_argument(
+        "--grace",
+        type=float,
+        default=DEFAULT_GRACE_S,
+        metavar="S",
+        help=f"seconds between SIGTERM and SIGKILL (default {DEFAULT_GRACE_S:g})",
+    )
+    p.add_argument("--no-wait", action="store_true", help="return once the signal is sent")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("resume", parents=[common], help="continue a run from last.ckpt")
+    p.add_argument("run", nargs="?")
+    p.add_argument("--sweep", help="resume every stopped, failed or lost run of a sweep")
+    p.add_argument("--queue", action="store_true", help="wait in the queue for free GPUs")
+    p.add_argument("--json", action="store_true")
+    _trust_option(p)
+
+    p = sub.add_parser("rm", parents=[common], help="delete finished runs")
+    p.add_argument("runs", nargs="+", metavar="RUN")
+
+    p = sub.add_parser("clone", parents=[common], help="copy a run's config to configs/NAME.yaml")
+    p.add_argument("run")
+    p.add_argument("name")
+
+    p = sub.add_parser("front", parents=[common], help="move a queued run to the front")
+    p.add_argument("run")
+
+    p = sub.add_parser("queue", parents=[common], help="show or set the queue's limits")
+    p.add_argument(
+        "--max-concurrent",
+        type=_count(1, " (0 would never start a run)"),
+        metavar="N",
+        help="most runs at once (at least 1)",
+    )
+    p.add_argument(
+        "--gpu-memory-threshold",
+        type=float,
+        metavar="MIB",
+        help="a free GPU with more memory in use than this counts as taken",
+    )
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser(
+        "trust",
+        parents=[common],
+        help="let this project's code run (check, launch, resume import it)",
+    )
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--revoke", action="store_true", help="forget the decision")
+    what.add_argument("--list", action="store_true", help="list trusted projects and files")
+    p.add_argument(
+        "--file",
+        metavar="PATH",
+        help="trust (or with --revoke forget) one code file outside the project, "
+        "as it is now (a config's project.custom)",
+    )
+    return parser

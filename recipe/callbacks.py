@@ -112,6 +112,11 @@ class ConsoleSummary(pl.Callback):
         self._epoch_started = 0.0
         self._ended: tuple[int, int, float] | None = None  # epoch, step, seconds
 
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # A resumed run may start inside an epoch, without `on_train_epoch_start`: its
+        # first epoch is timed from here (it was timed from 0.0, the machine's uptime).
+        self._epoch_started = time.perf_counter()
+
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._print_ended(trainer)
         self._epoch_started = time.perf_counter()

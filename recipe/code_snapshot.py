@@ -134,10 +134,19 @@ def run_code(run_dir: str | None) -> str | None:
     if run_dir is None or not os.path.isdir(run_dir):
         return None
     copy = os.path.join(run_dir, CUSTOM_COPY)
-    if not (has_snapshot(run_dir) or os.path.isfile(copy)):
-        return None
-    record = read_code_record(run_dir) or {}
-    project_dir = record.get("project_dir")
-    if isinstance(project_dir, str) and os.path.isdir(project_dir):
-        sys.path.append(project_dir)  # modules custom.py imports from beside it
+    return copy if has_snapshot(run_dir) or os.path.isfile(copy) else None
+
+
+def use_run_code(run_dir: str | None) -> str | None:
+    """`run_code(run_dir)`, with the project it came from put last on sys.path when it is
+    still there, so the copy can import the modules it imported from beside it."""
+    copy = run_code(run_dir)
+    if copy is not None and run_dir is not None:
+        project_dir = (read_code_record(run_dir) or {}).get("project_dir")
+        if (
+            isinstance(project_dir, str)
+            and os.path.isdir(project_dir)
+            and (project_dir not in sys.path)
+        ):
+            sys.path.append(project_dir)
     return copy

@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from recipe import EXIT_CONFIG_ERROR, EXIT_OK
-from recipe.code_snapshot import run_code
+from recipe.code_snapshot import use_run_code
 from recipe.config import ConfigError
 from recipe.missing_files import MissingFileError
 from recipe.run_dir import BEST_CHECKPOINT, CHECKPOINT_DIR, LAST_CHECKPOINT, PREDICT_FILE
@@ -55,7 +55,7 @@ def predict(run_dir: str, inputs: list[str], batch_size: int = 256) -> int:
     config = payload["hyper_parameters"]["config"]
     # The run's own copy of custom.py (the code it was trained with), from any directory;
     # a run made before runs kept one falls back to the project's, here.
-    custom = run_code(run_dir)
+    custom = use_run_code(run_dir)
     if custom is None:
         custom = os.path.join(os.getcwd(), config["project"].get("custom") or "custom.py")
     try:

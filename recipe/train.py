@@ -17,7 +17,7 @@ from typing import Any
 
 from recipe import EXIT_CONFIG_ERROR, EXIT_FAILED, EXIT_OK, EXIT_STOPPED
 from recipe.checking import check_grid, print_problems, validate
-from recipe.code_snapshot import has_snapshot, run_code, snapshot_code
+from recipe.code_snapshot import run_code, snapshot_code, use_run_code
 from recipe.config import ConfigError, Position, ValidatedConfig
 from recipe.io import atomic_write_json
 from recipe.missing_files import MissingFileError
@@ -325,13 +325,13 @@ def train(request: TrainRequest) -> int:
         config_path, overrides = request.config_path, request.overrides
     existing = request.resume or request.run_dir  # may hold the code it was launched with
     try:
-        config = validate(config_path, overrides, custom=run_code(existing))
+        config = validate(config_path, overrides, custom=use_run_code(existing))
         if request.debug:
             run_dir = debug_run_dir(config)
         else:
             run_dir = request.resume or request.run_dir or new_run_dir(config)
         prepare_run_dir(config, run_dir)
-        if not request.debug and not has_snapshot(run_dir) and run_code(run_dir) is None:
+        if not request.debug and run_code(run_dir) is None:  # no copy yet: make one
             snapshot_code(config.project_dir, config.data["project"]["custom"], run_dir)
     except ConfigError as exc:
         print_problems(exc.problems)

@@ -92,3 +92,36 @@ def test_a_degenerate_suggestion_falls_back_to_the_default_with_one_warning(
     (event,) = lr_events(project / "r")
     assert event["lr"] == 0.001 and event["problem"].startswith("the sweep stopped after")
     assert final_accuracy(project / "r") >= 0.8
+
+
+def test_the_suggestion_is_where_the_loss_falls_not_where_noise_does(project: Path) -> None:
+    """Lightning's suggestion (the steepest slope against lr, point to point) chose 1.45e-6
+    on the wine example, where the loss was still flat: 0.40 accuracy after the run."""
+    result = run_recipe(
+        [
+            *("train", "configs/custom_example.yaml", "trainer.max_epochs=3"),
+            *("optimizer.lr=auto", "--run-dir", "r"),
+        ],
+        project,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (event,) = lr_events(project / "r")
+    assert event["problem"] is None and 1e-4 <= event["lr"] <= 1e-1, event
+    assert final_accuracy(project / "r") >= 0.9
+
+
+def test_a_suggestion_at_the_edge_of_the_sweep_is_not_used(project: Path) -> None:
+    """The small CNN's loss only starts to fall near the sweep's top rate (1.0): the fall
+    may be steeper still beyond it, so the rate is no suggestion."""
+    result = run_recipe(
+        [
+            *("train", "configs/digits_cnn.yaml", "trainer.max_epochs=1"),
+            *("optimizer.lr=auto", "--run-dir", "r"),
+        ],
+        project,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (event,) = lr_events(project / "r")
+    assert "at the high edge of the sweep" in event["problem"], event
+    assert event["lr"] == 0.001
+    assert "is at the high edge of the sweep; training with lr = 0.001" in result.stderr

@@ -204,3 +204,29 @@ def test_the_end_event_is_written_for_every_outcome(project: Path) -> None:
     assert invalid.returncode == 2
     end = end_event(project / "launched")
     assert (end["status"], end["exit_code"]) == ("failed", 2)
+
+
+def test_a_stop_before_training_started_ends_with_the_end_event(project: Path) -> None:
+    """SIGTERM while the config is still being checked (custom.py importing): exit 3, and
+    the run directory says so itself."""
+    import os
+    import signal
+
+    from tests.helpers import start_recipe, wait_for
+
+    (project / "custom.py").write_text(
+        "import pathlib, time\npathlib.Path('importing').write_text('')\ntime.sleep(5)\n"
+    )
+    (project / "r").mkdir()
+    process = start_recipe(["train", "configs/digits.yaml", "--run-dir", "r"], project)
+    try:
+        wait_for(lambda: (project / "importing").exists(), what="custom.py being imported")
+        os.killpg(process.pid, signal.SIGTERM)
+        output, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 3, output
+    assert "before training started" in output
+    end = end_event(project / "r")
+    assert (end["status"], end["exit_code"]) == ("stopped", 3)

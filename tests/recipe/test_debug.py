@@ -31,7 +31,7 @@ def tree(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*") if "__pycache__" not in p.parts}
 
 
-def test_debug_stops_at_a_breakpoint_in_custom_py(project: Path) -> None:
+def test_debug_stops_at_a_breakpoint_in_custom_py(project: Path, tmp_path: Path) -> None:
     """One training batch and one validation batch reach the breakpoint (two stops), the
     configured DataLoader workers are not started (one process throughout), and nothing
     is written in the project: the run directory is a scratch one, named on stdout."""
@@ -42,6 +42,8 @@ def test_debug_stops_at_a_breakpoint_in_custom_py(project: Path) -> None:
     before = tree(project)
     env = recipe_env()
     env.pop("PYTHONBREAKPOINT", None)
+    env["TMPDIR"] = str(tmp_path / "scratch")  # where the system's temp directory is
+    (tmp_path / "scratch").mkdir()
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "recipe", "train", "configs/image_folder.yaml"),
@@ -75,6 +77,6 @@ def test_debug_stops_at_a_breakpoint_in_custom_py(project: Path) -> None:
     scratch = re.search(r"scratch run directory (\S+)", output)
     assert scratch, output
     scratch_dir = Path(scratch.group(1))
-    assert not scratch_dir.is_relative_to(project)
+    assert scratch_dir.parent == tmp_path / "scratch"
     assert (scratch_dir / "metrics.jsonl").is_file()
     assert tree(project) == before

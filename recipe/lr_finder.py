@@ -1,6 +1,6 @@
 """`optimizer.lr: auto`: Lightning's learning-rate range test, made safe for short runs.
 
-Three things Lightning's `Tuner.lr_find` does not do for us:
+What Lightning's `Tuner.lr_find` does not do for us:
 
 - Its sweep ran inside the run's own limits: with `trainer.max_epochs=1` on digits it
   stopped after one epoch (23 of its 100 steps), chose 5.75e-7, and the run ended at 0.139
@@ -154,7 +154,7 @@ def steepest_descent(results: dict[str, list[float]]) -> float | None:
 
     def slope(i: int) -> float:
         left, right = kept[max(0, i - half)], kept[min(len(kept) - 1, i + half)]
-        return (right[1] - left[1]) / (right[0] - left[0])
+        return (right[1] - left[1]) / max(right[0] - left[0], 1e-12)
 
     best = min(range(len(kept)), key=slope)
     return float(10 ** kept[best][0])

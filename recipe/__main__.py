@@ -1,7 +1,7 @@
 """Command line of the recipe: `python -m recipe check|train|predict`.
 
     python -m recipe check CONFIG [key.path=value ...]
-    python -m recipe train CONFIG [key.path=value ...] [--run-dir DIR]
+    python -m recipe train CONFIG [key.path=value ...] [--run-dir DIR | --debug]
     python -m recipe train --resume RUN_DIR
     python -m recipe predict RUN_DIR INPUT [INPUT ...]
 
@@ -43,6 +43,13 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("overrides", nargs="*", help="key.path=value overrides")
     train.add_argument("--run-dir", help="run directory to write (default: a new one)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from last.ckpt")
+    train.add_argument(
+        "--debug",
+        action="store_true",
+        help="one batch of training and one of validation in this process (no DataLoader "
+        "workers, no DDP), into a scratch run directory under the system's temp directory: "
+        "breakpoint() in custom.py or the recipe stops in this terminal",
+    )
 
     predict = commands.add_parser("predict", help="run a trained model on new inputs")
     predict.add_argument("run_dir", help="a run directory with checkpoints")
@@ -82,10 +89,17 @@ def main(argv: list[str] | None = None) -> int:
                 return EXIT_CONFIG_ERROR
             args.overrides.insert(0, args.config)
             args.config = None
+        if args.debug and (args.resume or args.run_dir):
+            print(
+                "--debug writes a scratch run directory of its own: drop --resume/--run-dir",
+                file=sys.stderr,
+            )
+            return EXIT_CONFIG_ERROR
         if not args.resume and not args.config:
             print("train needs a CONFIG (or --resume RUN_DIR)", file=sys.stderr)
             return EXIT_CONFIG_ERROR
-        status = train(TrainRequest(args.config, args.overrides, args.run_dir, args.resume))
+        request = TrainRequest(args.config, args.overrides, args.run_dir, args.resume, args.debug)
+        status = train(request)
         # The outcome is decided and recorded: a stop arriving during interpreter shutdown
         # must not turn a finished run into one killed by a signal.
         for signum in (signal.SIGTERM, signal.SIGINT):

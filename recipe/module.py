@@ -16,6 +16,7 @@ import torchmetrics
 from pytorch_lightning.strategies import DDPStrategy, DeepSpeedStrategy, SingleDeviceStrategy
 from torch import Tensor, nn
 
+from recipe.missing_files import missing_file_error
 from recipe.registry import instantiate, resolve_target
 
 _DEFAULT_LOSS = {"classification": "cross_entropy", "regression": "mse"}
@@ -88,12 +89,18 @@ class RecipeModule(pl.LightningModule):
         self.config = config
         self.task: str = data_info["task"]
         self.num_outputs: int = int(data_info["num_outputs"])
-        self.model: nn.Module = instantiate(
-            config["model"],
-            "model",
-            input_shape=tuple(data_info["input_shape"]),
-            num_outputs=self.num_outputs,
-        )
+        try:
+            self.model: nn.Module = instantiate(
+                config["model"],
+                "model",
+                input_shape=tuple(data_info["input_shape"]),
+                num_outputs=self.num_outputs,
+            )
+        except FileNotFoundError as error:  # e.g. pretrained weights that moved
+            ref = config["model"]
+            name = ref if isinstance(ref, str) else ref.get("_target_")
+            target = resolve_target(name, "model")
+            raise missing_file_error(error, f"model '{name}'", ref, target) from None
         loss = config["loss"]
         self.loss_fn: nn.Module = instantiate(
             _DEFAULT_LOSS[self.task] if loss == "auto" else loss, "loss"

@@ -1,8 +1,9 @@
 """`python -m recipe predict RUN_DIR INPUT...`: the trained model on new inputs, as JSON lines.
 
-Loads the run's best checkpoint (last if there is no best), applies the preprocessing the
-run recorded in predict.json, runs the model, and hands the outputs to the postprocess step
-named in the config (built-in: class names with top-k probabilities, or values).
+Loads the run's own copy of custom.py, then its best checkpoint (last if there is no best),
+applies the preprocessing the run recorded in predict.json, runs the model, and hands the
+outputs to the postprocess step named in the config (built-in: class names with top-k
+probabilities, or values).
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import sys
 from typing import Any
 
 from recipe import EXIT_CONFIG_ERROR, EXIT_OK
+from recipe.code_snapshot import use_run_code
 from recipe.config import ConfigError
-from recipe.train import BEST_CHECKPOINT, CHECKPOINT_DIR, LAST_CHECKPOINT, PREDICT_FILE
+from recipe.missing_files import MissingFileError
+from recipe.run_dir import BEST_CHECKPOINT, CHECKPOINT_DIR, LAST_CHECKPOINT, PREDICT_FILE
 
 
 def find_checkpoint(run_dir: str) -> str | None:
@@ -50,15 +53,23 @@ def predict(run_dir: str, inputs: list[str], batch_size: int = 256) -> int:
 
     payload = torch.load(checkpoint, map_location="cpu", weights_only=False)
     config = payload["hyper_parameters"]["config"]
-    custom = config["project"].get("custom") or "custom.py"
+    # The run's own copy of custom.py (the code it was trained with), from any directory;
+    # a run made before runs kept one falls back to the project's, here.
+    custom = use_run_code(run_dir)
+    if custom is None:
+        custom = os.path.join(os.getcwd(), config["project"].get("custom") or "custom.py")
     try:
-        load_custom(os.path.join(os.getcwd(), custom), custom)
+        load_custom(custom, os.path.relpath(custom))
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return EXIT_CONFIG_ERROR
 
-    module = RecipeModule.load_from_checkpoint(checkpoint, map_location="cpu")
+    try:
+        module = RecipeModule.load_from_checkpoint(checkpoint, map_location="cpu")
+    except MissingFileError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG_ERROR
     module.eval()
     try:
         batch, sources = load_inputs(info["preprocess"], inputs)

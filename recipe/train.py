@@ -9,28 +9,33 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import sys
-import time
 import traceback
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
 from recipe import EXIT_CONFIG_ERROR, EXIT_FAILED, EXIT_OK, EXIT_STOPPED
-from recipe.config import ConfigError, Position, Problem, ValidatedConfig, load_config
-from recipe.config.overrides import apply_overrides_to_text
-from recipe.io import atomic_write_json, atomic_write_text
-from recipe.registry import check_references
+from recipe.checking import check_grid, print_problems, validate
+from recipe.code_snapshot import run_code, snapshot_code, use_run_code
+from recipe.config import ConfigError, Position, ValidatedConfig
+from recipe.io import atomic_write_json
+from recipe.missing_files import MissingFileError
+from recipe.run_dir import (
+    BEST_CHECKPOINT,
+    CHECKPOINT_DIR,
+    CONFIG_FILE,
+    LAST_CHECKPOINT,
+    METRICS_FILE,
+    PREDICT_FILE,
+    RESOLVED_FILE,
+    dump_yaml,
+    ensure_end_event,
+    new_run_dir,
+    prepare_run_dir,
+    run_name_problem,
+)
 from recipe.stopping import STOP
-
-CONFIG_FILE = "config.yaml"
-RESOLVED_FILE = "resolved.yaml"
-METRICS_FILE = "metrics.jsonl"
-PREDICT_FILE = "predict.json"
-CHECKPOINT_DIR = "checkpoints"
-LAST_CHECKPOINT = "last.ckpt"
-BEST_CHECKPOINT = "best.ckpt"
 
 
 @dataclass
@@ -41,126 +46,53 @@ class TrainRequest:
     overrides: list[str]
     run_dir: str | None = None
     resume: str | None = None
-
-
-def print_problems(problems: list[Problem]) -> None:
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    print(f"{len(problems)} problem(s) found; nothing was trained.", file=sys.stderr)
-
-
-def validate(config_path: str, overrides: list[str]) -> ValidatedConfig:
-    """The quick check plus the full reference check; raises ConfigError with everything.
-
-    When the quick check already failed, the full check still runs on what could be read,
-    so one run reports every problem (a place already reported is not reported twice).
-    """
-    try:
-        config = load_config(config_path, overrides)
-    except ConfigError as quick:
-        if quick.partial is None:
-            raise
-        try:
-            check_references(quick.partial)
-        except ConfigError as full:
-            seen = {p.position for p in quick.problems}
-            more = [p for p in full.problems if p.position not in seen]
-            raise ConfigError([*quick.problems, *more]) from None
-        raise
-    check_references(config)
-    return config
-
-
-def check_grid(config_path: str, overrides: list[str], grid_json: str) -> int:
-    """Validate every point of a sweep in one process (custom.py and torch load once).
-
-    A problem common to all points (one in the config file) is printed once; a problem of
-    one point names it, so the user knows which value to fix.
-    """
-    import json
-
-    try:
-        points = json.loads(grid_json)
-        if not isinstance(points, list) or not all(
-            isinstance(p, list) and all(isinstance(o, str) for o in p) for p in points
-        ):
-            raise ValueError("expected a list of lists of strings")
-    except ValueError as exc:
-        print(f"--grid: not a JSON list of override lists ({exc})", file=sys.stderr)
-        return EXIT_CONFIG_ERROR
-    # problem text -> the points it occurs in (a dict keeps first-seen order)
-    found: dict[str, list[int]] = {}
-    for index, point in enumerate(points, start=1):
-        try:
-            validate(config_path, [*overrides, *point])
-        except ConfigError as exc:
-            for problem in exc.problems:
-                found.setdefault(str(problem), []).append(index)
-    for line, where in found.items():
-        if len(where) < len(points):  # not common to every point: say which ones
-            named = ", ".join(str(i) for i in where[:10]) + (" …" if len(where) > 10 else "")
-            example = " ".join(points[where[0] - 1])
-            line += f" (sweep point{'s' if len(where) > 1 else ''} {named}; e.g. {example})"
-        print(line, file=sys.stderr)
-    if found:
-        print(f"{len(found)} problem(s) found in {len(points)} point(s).", file=sys.stderr)
-        return EXIT_CONFIG_ERROR
-    return EXIT_OK
-
-
-def new_run_dir(config: ValidatedConfig) -> str:
-    """`<output_dir>/<name>-<YYYYmmdd-HHMMSS>-<4 hex>`: sortable, readable, unique."""
-    project = config.data["project"]
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    run_id = f"{project['name']}-{stamp}-{secrets.token_hex(2)}"
-    return os.path.join(config.project_dir, project["output_dir"], run_id)
-
-
-def dump_yaml(data: dict[str, Any]) -> str:
-    import io
-
-    from recipe.config.overrides import _to_round_trip
-    from recipe.config.source import new_yaml
-
-    out = io.StringIO()
-    new_yaml().dump(_to_round_trip(data), out)
-    return out.getvalue()
-
-
-def prepare_run_dir(config: ValidatedConfig, run_dir: str) -> None:
-    """Write config.yaml (as launched) and resolved.yaml before anything heavy starts."""
-    os.makedirs(os.path.join(run_dir, CHECKPOINT_DIR), exist_ok=True)
-    launched = os.path.join(run_dir, CONFIG_FILE)
-    same_file = os.path.exists(launched) and os.path.samefile(launched, config.source.file)
-    if not same_file or config.overrides:
-        text = apply_overrides_to_text(config.source.text, config.overrides, config.source.file)
-        atomic_write_text(launched, text)
-    atomic_write_text(os.path.join(run_dir, RESOLVED_FILE), dump_yaml(config.data))
+    debug: bool = False
 
 
 class _DropLightningTips(logging.Filter):
-    """Keeps stdout.log about this run: no product tips, no 'configured so 100%' notes, and
-    no 'TPU available: False' on machines without one (the GPU line stays: it says whether
-    the run uses the GPU)."""
+    """Keeps stdout.log about this run: no product tips, no 'configured so 100%' notes, no
+    'TPU available: False' on machines without one (the GPU line stays: it says whether
+    the run uses the GPU), and none of the learning-rate finder's own bookkeeping (its
+    temporary checkpoint, restored; the recipe prints one line about the sweep itself)."""
+
+    _NOISE = (
+        "was configured so 100%",
+        ".lr_find_",
+        "LR finder stopped early",
+        "`weights_only` was not set",
+        "Loading `train_dataloader` to estimate number of stepping batches",
+    )
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         no_tpu = message.startswith("TPU available: False")
-        return not (message.startswith("💡") or "was configured so 100%" in message or no_tpu)
+        noise = any(part in message for part in self._NOISE)
+        return not (message.startswith("💡") or no_tpu or noise)
 
 
 def _silence_known_noise() -> None:
-    for handler in logging.getLogger("pytorch_lightning").handlers:
-        handler.addFilter(_DropLightningTips())
+    for name in ("pytorch_lightning", "lightning_fabric"):
+        for handler in logging.getLogger(name).handlers:
+            handler.addFilter(_DropLightningTips())
     # The in-memory loader needs no workers; Lightning's advice about them is noise here.
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*is smaller than the logging interval.*")
     warnings.filterwarnings("ignore", ".*LeafSpec.*")
     warnings.filterwarnings("ignore", ".*weights_only.*was not set.*")
+    # Two notes that opened every log: the SLURM hint (the recipe is launched by its own
+    # launcher, srun or not) and "checkpoint directory exists" (resume writes into it).
+    warnings.filterwarnings("ignore", ".*The `srun` command is available on your system.*")
+    warnings.filterwarnings("ignore", ".*Checkpoint directory .* exists and is not empty.*")
 
 
-def run_training(config: ValidatedConfig, run_dir: str, ckpt_path: str | None) -> int:
-    """Build everything from the validated config and fit. Returns an exit status."""
+def run_training(
+    config: ValidatedConfig, run_dir: str, ckpt_path: str | None, debug: bool = False
+) -> int:
+    """Build everything from the validated config and fit. Returns an exit status.
+
+    `debug`: one batch of training and one of validation, in this one process (no
+    DataLoader workers, no DDP ranks), so a `breakpoint()` stops in the user's terminal.
+    """
     from recipe.deferred_imports import defer_scipy_signal
 
     defer_scipy_signal()  # before Lightning's imports, which would load it for nothing
@@ -178,14 +110,20 @@ def run_training(config: ValidatedConfig, run_dir: str, ckpt_path: str | None) -
         ThrottledTensorBoardLogger,
     )
     from recipe.data import DataBundle, DataError, make_loader
+    from recipe.ddp_local import keep_ddp_on_loopback
+    from recipe.lr_finder import find_lr, report
     from recipe.module import RecipeModule, default_monitor
     from recipe.registry import instantiate
 
     _silence_known_noise()
 
     cfg = config.data
-    trainer_cfg = cfg["trainer"]
-    loader_cfg = cfg["dataloader"]
+    trainer_cfg = dict(cfg["trainer"])
+    loader_cfg = dict(cfg["dataloader"])
+    if debug:
+        trainer_cfg.update(devices=1, strategy="auto", num_nodes=1, max_epochs=1, max_steps=1)
+        trainer_cfg.update(limit_train_batches=1, limit_val_batches=1, check_val_every_n_epoch=1)
+        loader_cfg["num_workers"] = 0
     seed = int(cfg["project"]["seed"])
     pl.seed_everything(seed, workers=True, verbose=False)
 
@@ -238,7 +176,7 @@ def run_training(config: ValidatedConfig, run_dir: str, ckpt_path: str | None) -
         callbacks.append(FreezeBackbone(trainer_cfg["freeze_epochs"], trainer_cfg["freeze_module"]))
     callbacks.extend(instantiate(ref, "callbacks") for ref in cfg["callbacks"])
 
-    interactive = sys.stdout.isatty()
+    interactive = sys.stdout.isatty() and not debug  # a bar redrawn under pdb is noise
     trainer = pl.Trainer(
         default_root_dir=run_dir,
         max_epochs=trainer_cfg["max_epochs"],
@@ -285,17 +223,25 @@ def run_training(config: ValidatedConfig, run_dir: str, ckpt_path: str | None) -
         seed=seed,
     )
 
-    if module.lr == "auto" and ckpt_path is None:
-        module.lr = 1e-3  # a number for configure_optimizers; the finder sweeps its own range
-        from pytorch_lightning.tuner import Tuner
-
-        finder = Tuner(trainer).lr_find(
-            module, train_dataloaders=train_loader, val_dataloaders=val_loader, attr_name="lr"
+    keep_ddp_on_loopback(trainer)
+    if module.lr == "auto" and ckpt_path is None and not debug:
+        choice = find_lr(trainer, module, train_loader, val_loader, cfg["optimizer"])
+        module.lr = choice.lr
+        print(report(choice), file=sys.stderr if choice.problem else sys.stdout, flush=True)
+        jsonl.log_event(
+            "lr_find",
+            0,
+            0,
+            lr=module.lr,
+            suggestion=choice.suggestion,
+            sweep_steps=choice.points,
+            problem=choice.problem,
         )
-        suggestion = finder.suggestion() if finder is not None else None
-        module.lr = float(suggestion) if suggestion else 1e-3
-        print(f"learning-rate finder: lr = {module.lr:.3g}", flush=True)
-        jsonl.log_event("lr_find", 0, 0, lr=module.lr)
+    elif module.lr == "auto" and ckpt_path is None:
+        from recipe.lr_finder import default_lr
+
+        module.lr, source = default_lr(cfg["optimizer"])
+        print(f"--debug: no learning-rate sweep; lr = {module.lr:.3g} ({source})", flush=True)
 
     class _Progress(pl.Callback):
         def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -319,20 +265,44 @@ def run_training(config: ValidatedConfig, run_dir: str, ckpt_path: str | None) -
     if STOP.requested:
         if not stop.saved:  # the stop came before the first batch ended
             trainer.save_checkpoint(last_path, weights_only=False)
-        jsonl.log_event("end", trainer.global_step, trainer.current_epoch, status="stopped")
+        jsonl.log_event(
+            "end",
+            trainer.global_step,
+            trainer.current_epoch,
+            status="stopped",
+            exit_code=EXIT_STOPPED,
+        )
         if trainer.is_global_zero:  # under DDP, rank 0 saved it
             step = trainer.global_step
             print(f"stopped by {STOP.signal_name}; checkpoint saved at step {step}", flush=True)
         return EXIT_STOPPED
-    jsonl.log_event("end", trainer.global_step, trainer.current_epoch, status="completed")
+    jsonl.log_event(
+        "end", trainer.global_step, trainer.current_epoch, status="completed", exit_code=EXIT_OK
+    )
     best = checkpoint.best_model_score
     if best is not None and trainer.is_global_zero:
         print(f"best {monitor}: {float(best):.4f}", flush=True)
     return EXIT_OK
 
 
+_STATUS = {EXIT_OK: "completed", EXIT_STOPPED: "stopped"}  # anything else: failed
+
+
+def debug_run_dir(config: ValidatedConfig) -> str:
+    """A scratch directory outside the project for `--debug`: nothing lands in runs/."""
+    import tempfile
+
+    name = str(config.data["project"]["name"])
+    name = name if run_name_problem(name) is None else "run"
+    return tempfile.mkdtemp(prefix=f"recipe-debug-{name}-")
+
+
 def train(request: TrainRequest) -> int:
-    """Validate, lay out the run directory, train. Never a traceback for a user mistake."""
+    """Validate, lay out the run directory, train. Never a traceback for a user mistake.
+
+    The last line of metrics.jsonl is the end event for every outcome this process lives
+    to see (a config error in an existing run directory, a failure, a stop, success).
+    """
     STOP.install()  # before the heavy imports: a stop while starting up is honoured too
     ckpt_path = None
     if request.resume:
@@ -353,20 +323,43 @@ def train(request: TrainRequest) -> int:
     else:
         assert request.config_path is not None
         config_path, overrides = request.config_path, request.overrides
+    existing = request.resume or request.run_dir  # may hold the code it was launched with
     try:
-        config = validate(config_path, overrides)
-        run_dir = request.resume or request.run_dir or new_run_dir(config)
+        config = validate(config_path, overrides, custom=use_run_code(existing))
+        if request.debug:
+            run_dir = debug_run_dir(config)
+        else:
+            run_dir = request.resume or request.run_dir or new_run_dir(config)
         prepare_run_dir(config, run_dir)
+        if not request.debug and run_code(run_dir) is None:  # no copy yet: make one
+            snapshot_code(config.project_dir, config.data["project"]["custom"], run_dir)
     except ConfigError as exc:
         print_problems(exc.problems)
+        if existing:
+            ensure_end_event(existing, "failed", EXIT_CONFIG_ERROR)
         return EXIT_CONFIG_ERROR
+    if request.debug:
+        print(
+            f"--debug: one batch of training and one of validation, no DataLoader "
+            f"workers, one process; scratch run directory {run_dir}",
+            flush=True,
+        )
+    status = _train_in(config, run_dir, ckpt_path, request.debug)
+    ensure_end_event(run_dir, _STATUS.get(status, "failed"), status)
+    return status
+
+
+def _train_in(config: ValidatedConfig, run_dir: str, ckpt_path: str | None, debug: bool) -> int:
     if STOP.requested:
         print(f"stopped by {STOP.signal_name} before training started", flush=True)
         return EXIT_STOPPED
     try:
-        return run_training(config, run_dir, ckpt_path)
+        return run_training(config, run_dir, ckpt_path, debug)
     except ConfigError as exc:
         print_problems(exc.problems)
+        return EXIT_CONFIG_ERROR
+    except MissingFileError as exc:
+        print(exc, file=sys.stderr)
         return EXIT_CONFIG_ERROR
     except Exception:
         traceback.print_exc()
@@ -374,4 +367,19 @@ def train(request: TrainRequest) -> int:
         return EXIT_FAILED
 
 
-__all__ = ["Position", "TrainRequest", "train"]
+# The run directory's names, re-exported for the code that imported them from here.
+__all__ = [
+    "BEST_CHECKPOINT",
+    "CHECKPOINT_DIR",
+    "CONFIG_FILE",
+    "LAST_CHECKPOINT",
+    "PREDICT_FILE",
+    "RESOLVED_FILE",
+    "Position",
+    "TrainRequest",
+    "check_grid",
+    "dump_yaml",
+    "print_problems",
+    "train",
+    "validate",
+]

@@ -201,6 +201,19 @@ def create_run(
     else:  # pragma: no cover - 100 collisions of 16 random bits within one second
         raise ManagerError(f"cannot create a unique run directory under {runs_dir}")
     write_atomic(run_dir / CONFIG_YAML, config_text)
+    # The code the run is launched with (custom.py and the project's commit), kept in the
+    # run directory so predict and resume work from anywhere and after edits. The module
+    # is torch-free; a recipe without it (a stand-in) records nothing here.
+    try:
+        snapshot = importlib.import_module(f"{recipe_module}.code_snapshot")
+    except ImportError:
+        snapshot = None
+    if snapshot is not None:
+        custom = snapshot.custom_from_text(config_text)
+        try:
+            snapshot.snapshot_code(str(root), custom, str(run_dir))
+        except OSError as error:
+            raise ManagerError(f"cannot copy {custom} into {run_dir}: {error}") from error
     run_rel = display_path(run_dir, root)
     now = time.time()
     record = RunRecord(

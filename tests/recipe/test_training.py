@@ -462,3 +462,88 @@ def test_a_finished_run_with_dataloader_workers_leaves_no_process(project: Path)
     assert process.returncode == 0, output
     assert len(seen) >= 3, f"expected the recipe and its workers, saw {len(seen)} processes"
     wait_for(lambda: not members(), timeout=10, what="the group to be empty")
+
+
+def test_one_node_ddp_listens_on_loopback_only(project: Path) -> None:
+    """torch's rendezvous store listened on every interface ('::'), and gloo on the
+    interface the host name resolves to: on one node nothing a run opens may be reachable
+    from another host."""
+    import psutil
+
+    run_dir = project / "r"
+    process = start_recipe(
+        ["train", "configs/digits.yaml", "trainer.max_epochs=500", *DDP_ON_CPU, "--run-dir", "r"],
+        project,
+    )
+    listening: set[tuple[int, str]] = set()
+
+    def note_listeners() -> None:
+        root = psutil.Process(process.pid)
+        for proc in [root, *root.children(recursive=True)]:
+            for connection in proc.net_connections(kind="inet"):
+                if connection.status == psutil.CONN_LISTEN:
+                    listening.add((proc.pid, connection.laddr.ip))
+
+    output = sigterm_after_first_validation(process, run_dir, before=note_listeners)
+    assert process.returncode == EXIT_STOPPED, output
+    assert process.pid in {pid for pid, _ in listening}, listening  # the store, in rank 0
+    addresses = {ip for _, ip in listening}
+    assert addresses and addresses <= {"127.0.0.1", "::ffff:127.0.0.1"}, listening
+
+
+def test_no_slurm_hint_or_checkpoint_directory_warning_in_the_log(
+    project: Path, tmp_path: Path
+) -> None:
+    """Lightning's "srun is available" hint (any machine with SLURM installed) and its
+    "checkpoint directory exists and is not empty" (every resume) opened every log."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "srun").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "srun").chmod(0o755)
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    first = run_recipe_env(
+        ["train", "configs/digits.yaml", "trainer.max_epochs=1", "--run-dir", "r"], project, env
+    )
+    resumed = run_recipe_env(["train", "--resume", "r", "trainer.max_epochs=2"], project, env)
+    for result in (first, resumed):
+        assert result.returncode == 0, result.stdout + result.stderr
+        output = result.stdout + result.stderr
+        assert "srun" not in output and "exists and is not empty" not in output, output
+    assert "warnings.warn" not in first.stderr  # the rest of Lightning's warnings still show
+
+
+def run_recipe_env(
+    args: list[str], cwd: Path, extra: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    import sys
+
+    from tests.helpers import recipe_env
+
+    return subprocess.run(
+        [sys.executable, "-m", "recipe", *args],
+        cwd=cwd,
+        env={**recipe_env(), **extra},
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+
+def test_a_resumed_run_times_its_first_epoch_from_the_resume(project: Path) -> None:
+    """The first epoch after resuming mid-epoch printed the machine's uptime ("(537.8 s)"):
+    no epoch of a process can have lasted longer than the process itself."""
+    process = start_recipe(
+        ["train", "configs/digits.yaml", "trainer.max_epochs=500", "--run-dir", "r"], project
+    )
+    output = sigterm_after_first_validation(process, project / "r")
+    assert process.returncode == EXIT_STOPPED, output
+    epochs = 2 + read_metrics(project / "r")[-1]["step"] // 23
+    started = time.monotonic()
+    resumed = run_recipe(["train", "--resume", "r", f"trainer.max_epochs={epochs}"], project)
+    lifetime = time.monotonic() - started
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    lines = re.findall(r"^epoch \d+/\d+ .*\((\d+\.\d) s\)$", resumed.stdout, re.M)
+    seconds = [float(s) for s in lines]
+    assert len(seconds) == 2, resumed.stdout
+    assert all(s <= lifetime for s in seconds), (seconds, lifetime)

@@ -19,6 +19,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from recipe.config.errors import ConfigError, Position, Problem
+from recipe.config.limits import YAMLLimitError, bounded
 from recipe.config.source import Path, new_yaml
 
 COMMAND_LINE = "<command line>"
@@ -36,7 +37,8 @@ class Override:
 
 
 def _parse_value(text: str) -> Any:
-    return YAML(typ="safe", pure=True).load(io.StringIO(text))
+    # Bounded like a config file: an alias bomb fits on a command line too.
+    return bounded(YAML(typ="safe", pure=True)).load(io.StringIO(text))
 
 
 def parse_overrides(args: Sequence[str]) -> list[Override]:
@@ -77,6 +79,9 @@ def parse_overrides_collecting(args: Sequence[str]) -> tuple[list[Override], lis
             continue
         try:
             value = _parse_value(value_text)
+        except YAMLLimitError as exc:
+            problems.append(Problem(position, f"override '{raw[:40]}': {exc.message}"))
+            continue
         except YAMLError as exc:
             detail = str(getattr(exc, "problem", None) or exc).splitlines()[0]
             problems.append(

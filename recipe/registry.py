@@ -20,6 +20,7 @@ from typing import Any, TypeVar, overload
 from recipe.annotations import type_hints, type_problem
 from recipe.builtins import BUILTINS, INJECTED, RESERVED, section_kind
 from recipe.config.errors import ConfigError, Position, Problem, did_you_mean
+from recipe.config.interpolate import contains_unresolved
 from recipe.config.schema import REFERENCE, REFERENCE_LIST, SCHEMA, TARGET_KEY, Field
 from recipe.config.source import Path
 from recipe.config.validate import ValidatedConfig
@@ -201,6 +202,8 @@ def check_signature(
     for key, value in kwargs.items():
         if kind == "optimizer" and key == "lr" and value == "auto":
             continue  # the learning-rate finder picks it before the optimizer is built
+        if contains_unresolved(value):
+            continue  # its interpolation failed, and the quick check said so
         if key in names and key in hints:
             wrong = type_problem(value, hints[key])
             if wrong:

@@ -22,8 +22,24 @@ class _Unresolved:
     def __repr__(self) -> str:
         return "<unresolved>"
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Unresolved:
+        return self  # one marker, so `is UNRESOLVED` holds in copies of the config too
+
 
 UNRESOLVED: Any = _Unresolved()
+
+
+def contains_unresolved(value: Any) -> bool:
+    """Whether `value` is, or holds, a failed interpolation (already reported)."""
+    if value is UNRESOLVED:
+        return True
+    if isinstance(value, dict):
+        return any(contains_unresolved(v) for v in value.values())
+    if isinstance(value, list):
+        return any(contains_unresolved(v) for v in value)
+    return False
+
+
 _REFERENCE = re.compile(r"(?<!\$)\$\{([^${}]*)\}")
 
 
@@ -51,6 +67,27 @@ def resolve_interpolations(
     problems: list[Problem] = []
     resolved_cache: dict[Path, Any] = {}
 
+    reported_cycles: set[frozenset[Path]] = set()
+
+    def report_cycle(stack: tuple[Path, ...], target_path: Path, path: Path) -> None:
+        # The same loop is met again from each of its members: report it once, where the
+        # walk (in the file's order) first met it.
+        start = stack.index(target_path) if target_path in stack else len(stack) - 1
+        members: list[Path] = []
+        for member in stack[start:]:
+            if not members or members[-1] != member:
+                members.append(member)
+        if frozenset(members) in reported_cycles:
+            return
+        reported_cycles.add(frozenset(members))
+        chain = " -> ".join(".".join(map(str, p)) for p in (*members, target_path))
+        problems.append(
+            Problem(
+                locate(members[0]),
+                f"interpolation cycle: {chain}; give one of them a value instead of a ${{…}}",
+            )
+        )
+
     def resolve_node(node: Any, path: Path, stack: tuple[Path, ...]) -> Any:
         if isinstance(node, dict):
             return {k: resolve_node(v, (*path, k), stack) for k, v in node.items()}
@@ -67,8 +104,7 @@ def resolve_interpolations(
             return UNRESOLVED
         value, target_path = found
         if target_path in stack or target_path == path[: len(target_path)]:
-            chain = " -> ".join(".".join(map(str, p)) for p in (*stack, target_path))
-            problems.append(Problem(locate(path), f"interpolation cycle: {chain}"))
+            report_cycle(stack, target_path, path)
             return UNRESOLVED
         if target_path in resolved_cache:
             return copy.deepcopy(resolved_cache[target_path])

@@ -23,7 +23,7 @@ from recipe.config.errors import ConfigError, Position, Problem, did_you_mean
 from recipe.config.interpolate import contains_unresolved
 from recipe.config.schema import REFERENCE, REFERENCE_LIST, SCHEMA, TARGET_KEY, Field
 from recipe.config.source import Path
-from recipe.config.validate import ValidatedConfig
+from recipe.config.validate import ValidatedConfig, nested_references
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -174,16 +174,20 @@ def _user_kwargs(ref: dict[str, Any], kind: str) -> dict[str, Any]:
 
 
 def check_signature(
-    target: Callable[..., Any], kwargs: dict[str, Any], kind: str
+    target: Callable[..., Any], kwargs: dict[str, Any], kind: str, *, nested: bool = False
 ) -> list[tuple[str | None, str]]:
-    """Problems with calling `target(**kwargs)`: (offending key or None, message)."""
+    """Problems with calling `target(**kwargs)`: (offending key or None, message).
+
+    A `nested` reference (inside another's arguments) is built with its own arguments only:
+    the recipe injects nothing into it.
+    """
     signature = _signature(target)
     if signature is None:
         return []
     title = getattr(target, "__qualname__", repr(target))
     params = list(signature.parameters.values())
     var_kw = any(p.kind == p.VAR_KEYWORD for p in params)
-    positional = _POSITIONAL_INJECTED.get(kind, 0)
+    positional = 0 if nested else _POSITIONAL_INJECTED.get(kind, 0)
     keywordable = [p for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     names = [p.name for p in keywordable]
     problems: list[tuple[str | None, str]] = []
@@ -208,7 +212,7 @@ def check_signature(
             wrong = type_problem(value, hints[key])
             if wrong:
                 problems.append((key, f"{title}() argument '{key}' {wrong}"))
-    injected = set(INJECTED.get(kind, ()))
+    injected = set() if nested else set(INJECTED.get(kind, ()))
     for index, param in enumerate(keywordable):
         if index < positional or param.default is not inspect.Parameter.empty:
             continue
@@ -245,7 +249,7 @@ def check_references(config: ValidatedConfig) -> None:
     load_custom(config.custom_path, config.custom_display)
     problems: list[Problem] = []
 
-    def visit(path: Path, ref: Any) -> None:
+    def visit(path: Path, ref: Any, *, nested: bool = False) -> None:
         kind = section_kind(path)
         if isinstance(ref, str):
             ref = {TARGET_KEY: ref}
@@ -261,12 +265,12 @@ def check_references(config: ValidatedConfig) -> None:
             problems.append(Problem(config.locate(target_path), str(exc)))
             return
         kwargs = _user_kwargs(ref, kind)
-        for key, message in check_signature(target, kwargs, kind):
+        for key, message in check_signature(target, kwargs, kind, nested=nested):
             where = (*path, key) if key else target_path
             problems.append(Problem(config.locate(where, key=key is not None), message))
         for key, item in kwargs.items():
-            if isinstance(item, dict) and TARGET_KEY in item:
-                visit((*path, key), item)
+            for inner_path, inner in nested_references((*path, key), item):
+                visit(inner_path, inner, nested=True)
 
     for path, ref in _references(config.data):
         visit(path, ref)
@@ -279,12 +283,20 @@ def instantiate(ref: Any, kind: str, *args: Any, **injected: Any) -> Any:
     if isinstance(ref, str):
         ref = {TARGET_KEY: ref}
     target = resolve_target(ref[TARGET_KEY], kind)
-    kwargs = {
-        key: instantiate(value, kind) if isinstance(value, dict) and TARGET_KEY in value else value
-        for key, value in _user_kwargs(ref, kind).items()
-    }
+    kwargs = {key: _build_nested(value, kind) for key, value in _user_kwargs(ref, kind).items()}
     names, var_kw = accepted_arguments(target)
     for key, value in injected.items():
         if key not in kwargs and (var_kw or key in names):
             kwargs[key] = value
     return target(*args, **kwargs)
+
+
+def _build_nested(value: Any, kind: str) -> Any:
+    """An argument with every reference in it built, at any depth (lists included)."""
+    if isinstance(value, dict):
+        if TARGET_KEY in value:
+            return instantiate(value, kind)
+        return {key: _build_nested(item, kind) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_build_nested(item, kind) for item in value]
+    return value

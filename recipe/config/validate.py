@@ -237,8 +237,9 @@ class _Checker:
         else:
             self.check_name((*path, TARGET_KEY), target)
         for key, item in value.items():
-            if isinstance(item, dict) and TARGET_KEY in item:
-                self.check_reference((*path, key), item)
+            if key != TARGET_KEY:
+                for nested_path, nested in nested_references((*path, key), item):
+                    self.check_reference(nested_path, nested)
 
     def check_name(self, path: Path, name: str) -> None:
         if name is UNRESOLVED:
@@ -266,6 +267,23 @@ class _Checker:
             ),
             key=False,
         )
+
+
+def nested_references(path: Path, value: Any) -> list[tuple[Path, dict[str, Any]]]:
+    """The references (mappings with `_target_`) in an argument, at any depth: in lists
+    (`layers: [{_target_: torch.nn.Linear, …}]`) and in plain mappings, outermost first."""
+    if isinstance(value, dict):
+        if TARGET_KEY in value:
+            return [(path, value)]
+        items: list[tuple[Any, Any]] = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+    else:
+        return []
+    found: list[tuple[Path, dict[str, Any]]] = []
+    for key, item in items:
+        found.extend(nested_references((*path, key), item))
+    return found
 
 
 def check_source(

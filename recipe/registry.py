@@ -242,7 +242,8 @@ def _references(data: dict[str, Any]) -> list[tuple[Path, Any]]:
 
 
 def check_references(config: ValidatedConfig) -> None:
-    """The full check: load custom.py, resolve every reference, check its arguments.
+    """The full check: load custom.py, resolve every reference, check its arguments, and
+    (recipe.preflight) the metrics it monitors and the module it freezes.
 
     Raises ConfigError listing every problem, each at its line in the config.
     """
@@ -274,6 +275,10 @@ def check_references(config: ValidatedConfig) -> None:
 
     for path, ref in _references(config.data):
         visit(path, ref)
+    if not problems and config.complete:
+        from recipe.preflight import check_built
+
+        problems.extend(check_built(config))
     if problems:
         raise ConfigError(problems)
 

@@ -51,6 +51,9 @@ class ValidatedConfig:
     custom_path: str
     custom_display: str
     overrides: tuple[str, ...]
+    # False for the partial config a failed quick check hands the full check: references
+    # are still checked, but nothing is built from it.
+    complete: bool = True
 
 
 def _describe(value: Any) -> str:
@@ -341,6 +344,7 @@ def check_source(
         overrides=tuple(overrides),
     )
     if checker.problems:
+        config.complete = False
         partial = None if custom.problem is not None else config
         raise ConfigError(checker.problems, partial=partial)
     return config

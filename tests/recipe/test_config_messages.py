@@ -138,3 +138,17 @@ def test_a_directory_given_as_config_lists_its_configs(project: Path) -> None:
         "sweeps/big.yml, sweeps/small.yaml",
         "1 problem(s) found; nothing was trained.",
     ]
+
+
+def test_a_non_ascii_look_alike_in_an_override_is_pointed_at() -> None:
+    found = check_text(
+        "data: digits\nmodel: mlp\n",
+        "c.yaml",
+        ["model=cnn", "trainer.mаx_epochs=3"],
+        project_dir="/nonexistent",
+    )
+    assert [str(p) for p in found] == [
+        "<command line>:1:20: override 'trainer.mаx_epochs=3': key 'trainer.mаx_epochs'; it has "
+        "a non-ASCII look-alike character at column 20: 'а' (U+0430 CYRILLIC SMALL LETTER A), "
+        "where 'trainer.max_epochs' has 'a'; retype it as 'trainer.max_epochs'"
+    ]

@@ -164,3 +164,40 @@ def test_an_alias_bomb_on_the_command_line_is_refused(project: Path) -> None:
     first = result.stderr.splitlines()[0]
     assert first.startswith("<command line>:1:1: override 'model.hidden=[&l0 [x,x,x,x,x,x,x,x,x")
     assert "alias '*l3' expands the config past 10,000 values" in first
+
+
+def interpolation_bomb(levels: int, *, text: bool) -> str:
+    """Like an alias bomb, with `${…}`: each level refers nine times to the one before."""
+    lines = ["data: {_target_: digits}", "model:", "  _target_: mlp"]
+    lines.append("  l0: xxxxxxxxxx" if text else "  l0: [x,x,x,x,x,x,x,x,x]")
+    for i in range(1, levels):
+        ref = f"${{model.l{i - 1}}}"
+        lines.append(
+            f'  l{i}: "{ref * 9}"' if text else f"  l{i}: [" + ", ".join([f'"{ref}"'] * 9) + "]"
+        )
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (False, (7, 8, "interpolation '${model.l2}' expands the config past 10,000 values")),
+        (True, (9, 7, "interpolation '${model.l4}' expands the config past 1 MiB of text")),
+    ],
+)
+def test_an_interpolation_bomb_is_refused_with_bounded_memory(
+    tmp_path: Path, text: bool, expected: tuple[int, int, str]
+) -> None:
+    bomb = interpolation_bomb(10, text=text)  # 9⁹ values, or 3.9 GB of text, unbounded
+    tracemalloc.start()
+    try:
+        found = quick_problems(bomb, tmp_path / "c.yaml", tmp_path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(found) == 1
+    line, col, message = found[0]
+    assert (line, col) == expected[:2]
+    assert message.startswith(expected[2])
+    assert message.endswith("use fewer nested interpolations")
+    assert peak < PEAK_BYTES, f"peak {peak / 1e6:.0f} MB"

@@ -71,7 +71,7 @@ def _build_failed(config: ValidatedConfig, what: str, why: str, exc: Exception) 
 def check_built(config: ValidatedConfig) -> list[Problem]:
     """Build the data (and the model, when a module is frozen) if the config names a
     metric or freezes a module, and check those names against what was built."""
-    from recipe.registry import instantiate
+    from recipe.registry import hand_over_data, instantiate
 
     monitors = _named_monitors(config)
     trainer = config.data["trainer"]
@@ -81,15 +81,17 @@ def check_built(config: ValidatedConfig) -> list[Problem]:
     why = "trainer.freeze_module" if not monitors else "the monitored metric"
     from recipe.data import DataError
 
+    injected = {"seed": int(config.data["project"]["seed"])}
     try:
-        bundle = instantiate(config.data["data"], "data", seed=int(config.data["project"]["seed"]))
+        bundle = instantiate(config.data["data"], "data", **injected)
     except DataError as exc:
         return [Problem(config.locate(("data",)), f"data: {exc}")]
     except Exception as exc:  # the user's data function: say so, at the data section
         return [_build_failed(config, "data", why, exc)]
 
+    hand_over_data(config.data["data"], injected, bundle)  # train's build takes it as is
     problems = []
-    metrics = logged_metrics(bundle.task, bundle.num_outputs)
+    metrics = logged_metrics(bundle.task, bundle.num_outputs) if monitors else []
     for monitor in monitors:
         if monitor.metric not in metrics:
             problems.append(

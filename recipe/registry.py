@@ -8,6 +8,7 @@ coming from the user's file and line, never as a recipe traceback.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import importlib.util
 import inspect
@@ -283,8 +284,22 @@ def check_references(config: ValidatedConfig) -> None:
         raise ConfigError(problems)
 
 
+# The data the full check built (recipe.preflight), handed to the one build of the same
+# reference that follows in this process (train's), so a dataset is not loaded twice.
+_BUILT_DATA: list[tuple[Any, dict[str, Any], Any]] = []
+
+
+def hand_over_data(ref: Any, injected: dict[str, Any], built: Any) -> None:
+    """Keep `built` (the data `ref` gave) for the next `instantiate(ref, "data", ...)`."""
+    _BUILT_DATA[:] = [(copy.deepcopy(ref), dict(injected), built)]
+
+
 def instantiate(ref: Any, kind: str, *args: Any, **injected: Any) -> Any:
     """Build a reference: nested references first, injected arguments where accepted."""
+    if kind == "data" and _BUILT_DATA and not args:
+        kept_ref, kept_injected, built = _BUILT_DATA.pop()
+        if kept_ref == ref and kept_injected == injected:
+            return built
     if isinstance(ref, str):
         ref = {TARGET_KEY: ref}
     target = resolve_target(ref[TARGET_KEY], kind)

@@ -140,3 +140,36 @@ def test_train_refuses_freezing_a_default_backbone_the_model_lacks(project: Path
     )
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert "unfreezing model.features at epoch 2" in fixed.stdout
+
+
+def test_train_builds_the_data_once_when_the_check_built_it(project: Path) -> None:
+    (project / "custom.py").write_text(
+        textwrap.dedent(
+            """\
+            from recipe.data import digits
+            from recipe.registry import register
+
+
+            @register("counted_digits")
+            def counted_digits(seed: int = 0):
+                with open("builds.txt", "a") as log:
+                    log.write("built\\n")
+                return digits(seed=seed)
+            """
+        )
+    )
+    path = write(
+        project,
+        "counted.yaml",
+        """\
+        data: {_target_: counted_digits}
+        model: {_target_: mlp, hidden: [16]}
+        trainer:
+          max_epochs: 1
+          limit_train_batches: 2
+          monitor: val/f1
+        """,
+    )
+    result = run_recipe(["train", path, "--run-dir", "runs/counted"], project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (project / "builds.txt").read_text() == "built\n"

@@ -132,7 +132,11 @@ def parse_config_text(text: str, file: str) -> ConfigSource:
     Text over the size bound, and aliases that would expand it past the value bound, are
     refused before anything is expanded (see recipe.config.limits).
     """
-    refused = too_large(len(text.encode("utf-8", errors="replace")))
+    # A character is 1 to 4 bytes: encode only when the length alone cannot tell.
+    size = len(text)
+    if MAX_CONFIG_BYTES // 4 < size <= MAX_CONFIG_BYTES:
+        size = len(text.encode("utf-8", errors="replace"))
+    refused = too_large(size)
     if refused:
         raise ConfigError([Problem(Position(file), refused)])
     try:

@@ -11,10 +11,12 @@ metric or freezes a module, so the common check stays as light as it was.
 
 from __future__ import annotations
 
+import os
+import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from recipe.config.errors import Problem, did_you_mean
+from recipe.config.errors import Position, Problem, did_you_mean
 from recipe.config.schema import TARGET_KEY
 from recipe.config.source import Path
 from recipe.config.validate import ValidatedConfig
@@ -61,7 +63,20 @@ def _written(config: ValidatedConfig, path: Path) -> bool:
 
 
 def _build_failed(config: ValidatedConfig, what: str, why: str, exc: Exception) -> Problem:
+    """The error a build raised, at the user's own line when it came from custom.py."""
     detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    custom = os.path.abspath(config.custom_path)
+    lines = [
+        frame.lineno or 1
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if os.path.abspath(frame.filename) == custom
+    ]
+    if lines:
+        return Problem(
+            Position(config.custom_display, lines[-1], 1),
+            f"in {config.custom_display}: {type(exc).__name__}: {detail} "
+            f"(raised while building the {what} to check {why})",
+        )
     return Problem(
         config.locate((what,)),
         f"building the {what} (to check {why}) failed: {type(exc).__name__}: {detail}",

@@ -173,3 +173,35 @@ def test_train_builds_the_data_once_when_the_check_built_it(project: Path) -> No
     result = run_recipe(["train", path, "--run-dir", "runs/counted"], project)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (project / "builds.txt").read_text() == "built\n"
+
+
+def test_an_error_building_the_data_for_the_check_points_at_custom_py(project: Path) -> None:
+    (project / "custom.py").write_text(
+        textwrap.dedent(
+            """\
+            from recipe.registry import register
+
+
+            @register("broken_data")
+            def broken_data(seed: int = 0):
+                rows = []
+                return rows[3]
+            """
+        )
+    )
+    path = write(
+        project,
+        "broken.yaml",
+        """\
+        data: {_target_: broken_data}
+        model: {_target_: mlp}
+        trainer: {monitor: val/f1}
+        """,
+    )
+    result = run_recipe(["check", path], project)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "custom.py:7:1: in custom.py: IndexError: list index out of range (raised while "
+        "building the data to check the monitored metric)",
+        "1 problem(s) found; nothing was trained.",
+    ]

@@ -175,12 +175,18 @@ def _user_kwargs(ref: dict[str, Any], kind: str) -> dict[str, Any]:
 
 
 def check_signature(
-    target: Callable[..., Any], kwargs: dict[str, Any], kind: str, *, nested: bool = False
+    target: Callable[..., Any],
+    kwargs: dict[str, Any],
+    kind: str,
+    *,
+    nested: bool = False,
+    column_of: Callable[[str], int | None] = lambda key: None,
 ) -> list[tuple[str | None, str]]:
     """Problems with calling `target(**kwargs)`: (offending key or None, message).
 
     A `nested` reference (inside another's arguments) is built with its own arguments only:
-    the recipe injects nothing into it.
+    the recipe injects nothing into it. `column_of(key)`: where the key is written, so a
+    non-ASCII look-alike in it is pointed at by column.
     """
     signature = _signature(target)
     if signature is None:
@@ -199,7 +205,8 @@ def check_signature(
                 problems.append(
                     (
                         key,
-                        f"{title}() has no argument '{key}'{did_you_mean(key, names)} "
+                        f"{title}() has no argument '{key}'"
+                        f"{did_you_mean(key, names, column_of(key))} "
                         f"(it accepts: {listing})",
                     )
                 )
@@ -267,9 +274,18 @@ def check_references(config: ValidatedConfig) -> None:
             problems.append(Problem(config.locate(target_path), str(exc)))
             return
         kwargs = _user_kwargs(ref, kind)
-        for key, message in check_signature(target, kwargs, kind, nested=nested):
-            where = (*path, key) if key else target_path
-            problems.append(Problem(config.locate(where, key=key is not None), message))
+
+        def column_of(key: str) -> int | None:
+            return config.source.word_start(config.locate((*path, key), key=True), key)
+
+        found = check_signature(target, kwargs, kind, nested=nested, column_of=column_of)
+        for key, message in found:
+            position = config.locate((*path, key) if key else target_path, key=key is not None)
+            start = column_of(key) if key and not key.isascii() else None
+            if key and start is not None:  # at the non-ASCII character itself
+                index = next(i for i, ch in enumerate(key) if not ch.isascii())
+                position = Position(position.file, position.line, start + index)
+            problems.append(Problem(position, message))
         for key, item in kwargs.items():
             for inner_path, inner in nested_references((*path, key), item):
                 visit(inner_path, inner, nested=True)

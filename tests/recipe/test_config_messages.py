@@ -152,3 +152,16 @@ def test_a_non_ascii_look_alike_in_an_override_is_pointed_at() -> None:
         "a non-ASCII look-alike character at column 20: 'а' (U+0430 CYRILLIC SMALL LETTER A), "
         "where 'trainer.max_epochs' has 'a'; retype it as 'trainer.max_epochs'"
     ]
+
+
+def test_a_non_ascii_look_alike_in_an_argument_is_pointed_at(project: Path) -> None:
+    (project / "configs" / "arg.yaml").write_text(
+        "data: {_target_: digits}\nmodel: {_target_: mlp, hіdden: [8]}\n"
+    )
+    result = run_recipe(["check", "configs/arg.yaml"], project)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0].startswith(
+        "configs/arg.yaml:2:25: MLP() has no argument 'hіdden'; it has a non-ASCII look-alike "
+        "character at column 25: 'і' (U+0456 CYRILLIC SMALL LETTER BYELORUSSIAN-UKRAINIAN I), "
+        "where 'hidden' has 'i'; retype it as 'hidden' (it accepts: "
+    )

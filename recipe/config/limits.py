@@ -20,7 +20,7 @@ from ruamel.yaml.events import AliasEvent
 
 # The largest config the recipe reads: the shipped ones are under 2 KiB.
 MAX_CONFIG_BYTES = 1024 * 1024
-# Values a document may expand to through aliases; a config has a few hundred.
+# Values aliases may add to a document; a config has a few hundred values in all.
 MAX_EXPANDED_VALUES = 10_000
 # Nesting depth; a config nests four or five levels (section, reference, list, reference).
 MAX_DEPTH = 50
@@ -44,17 +44,20 @@ class BoundedComposer(Composer):
     """ruamel.yaml's composer, counting the values the document expands to.
 
     Each node counts one; each alias counts every value its anchor expands to, so the
-    running total is exactly the size of the fully expanded document. An alias to a
+    running total is exactly the size of the fully expanded document. What aliases add is
+    bounded (what is written out is bounded by the file's size already). An alias to a
     collection still being composed (a loop) is refused too: it would expand forever.
     """
 
     def __init__(self, loader: Any = None) -> None:
         super().__init__(loader=loader)
         self.expanded = 0
+        self.through_aliases = 0
         self.sizes: dict[int, int] = {}
 
     def compose_document(self: Any) -> Any:
         self.expanded = 0
+        self.through_aliases = 0
         self.sizes = {}
         return super().compose_document()
 
@@ -74,7 +77,8 @@ class BoundedComposer(Composer):
                         col,
                     )
                 self.expanded += size
-                if self.expanded > MAX_EXPANDED_VALUES:
+                self.through_aliases += size
+                if self.through_aliases > MAX_EXPANDED_VALUES:
                     raise YAMLLimitError(
                         f"alias '*{event.anchor}' expands the config past "
                         f"{MAX_EXPANDED_VALUES:,} values (each alias copies all that "

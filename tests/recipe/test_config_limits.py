@@ -201,3 +201,15 @@ def test_an_interpolation_bomb_is_refused_with_bounded_memory(
     assert message.startswith(expected[2])
     assert message.endswith("use fewer nested interpolations")
     assert peak < PEAK_BYTES, f"peak {peak / 1e6:.0f} MB"
+
+
+def test_a_long_written_out_list_with_an_alias_is_not_mistaken_for_a_bomb(tmp_path: Path) -> None:
+    names = ", ".join(f"class{i}" for i in range(20_000))  # 20,000 values, 250 KB
+    text = f"data: {{_target_: digits}}\nmodel: &m {{_target_: mlp}}\nclasses: [{names}]\nx: *m\n"
+    found = quick_problems(text, tmp_path / "c.yaml", tmp_path)
+    assert [m for _, _, m in found] == [
+        "unknown section 'classes' (sections: project, data, dataloader, model, loss, optimizer, "
+        "scheduler, trainer, callbacks, predict)",
+        "unknown section 'x' (sections: project, data, dataloader, model, loss, optimizer, "
+        "scheduler, trainer, callbacks, predict)",
+    ]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from recipe.config.errors import Position, Problem, did_you_mean
-from recipe.config.limits import MAX_CONFIG_BYTES, MAX_EXPANDED_VALUES
+from recipe.config.limits import MAX_CONFIG_BYTES, expansion_limit
 from recipe.config.source import Path
 
 
@@ -78,6 +78,7 @@ def resolve_interpolations(
     # Like YAML aliases, each ${…} copies what it refers to, so nested ones multiply: the
     # values and characters they produce are counted, and the one past the bound refused.
     sizes: dict[Path, int] = {}
+    value_limit = expansion_limit(_count_values(data))
     produced = {"values": 0, "chars": 0}
     exhausted: list[bool] = []
 
@@ -146,7 +147,7 @@ def resolve_interpolations(
         result = resolved_cache[target_path]
         if target_path not in sizes:
             sizes[target_path] = _count_values(result)
-        if not charge("values", sizes[target_path], MAX_EXPANDED_VALUES, dotted, path):
+        if not charge("values", sizes[target_path], value_limit, dotted, path):
             return UNRESOLVED
         return copy.deepcopy(result)
 

@@ -20,8 +20,16 @@ from ruamel.yaml.events import AliasEvent
 
 # The largest config the recipe reads: the shipped ones are under 2 KiB.
 MAX_CONFIG_BYTES = 1024 * 1024
-# Values aliases may add to a document; a config has a few hundred values in all.
+# Values aliases (or ${…}) may add to a document: this many, or twice what it writes out,
+# whichever is more. A config has a few hundred values in all; a bomb multiplies.
 MAX_EXPANDED_VALUES = 10_000
+
+
+def expansion_limit(written: int) -> int:
+    """How many values copies may add to a document that writes `written` values out."""
+    return max(MAX_EXPANDED_VALUES, 2 * written)
+
+
 # Nesting depth; a config nests four or five levels (section, reference, list, reference).
 MAX_DEPTH = 50
 
@@ -78,10 +86,11 @@ class BoundedComposer(Composer):
                     )
                 self.expanded += size
                 self.through_aliases += size
-                if self.through_aliases > MAX_EXPANDED_VALUES:
+                limit = expansion_limit(self.expanded - self.through_aliases)
+                if self.through_aliases > limit:
                     raise YAMLLimitError(
                         f"alias '*{event.anchor}' expands the config past "
-                        f"{MAX_EXPANDED_VALUES:,} values (each alias copies all that "
+                        f"{limit:,} values (each alias copies all that "
                         f"'&{event.anchor}' holds, its own aliases included); a config needs "
                         "far fewer: use fewer nested aliases, or write the values out",
                         line,

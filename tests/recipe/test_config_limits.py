@@ -213,3 +213,14 @@ def test_a_long_written_out_list_with_an_alias_is_not_mistaken_for_a_bomb(tmp_pa
         "unknown section 'x' (sections: project, data, dataloader, model, loss, optimizer, "
         "scheduler, trainer, callbacks, predict)",
     ]
+
+
+def test_a_long_list_may_be_copied_once_by_alias_or_interpolation(tmp_path: Path) -> None:
+    names = ", ".join(f"c{i}" for i in range(20_000))
+    text = (
+        "data: {_target_: digits}\n"
+        f"model: {{_target_: mlp, names: &names [{names}]}}\n"
+        'loss: {_target_: cross_entropy, names: *names, again: "${model.names}"}\n'
+    )
+    found = quick_problems(text, tmp_path / "c.yaml", tmp_path)
+    assert found == []

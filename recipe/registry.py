@@ -8,6 +8,7 @@ coming from the user's file and line, never as a recipe traceback.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import importlib.util
 import inspect
@@ -20,9 +21,10 @@ from typing import Any, TypeVar, overload
 from recipe.annotations import type_hints, type_problem
 from recipe.builtins import BUILTINS, INJECTED, RESERVED, section_kind
 from recipe.config.errors import ConfigError, Position, Problem, did_you_mean
+from recipe.config.interpolate import contains_unresolved
 from recipe.config.schema import REFERENCE, REFERENCE_LIST, SCHEMA, TARGET_KEY, Field
 from recipe.config.source import Path
-from recipe.config.validate import ValidatedConfig
+from recipe.config.validate import ValidatedConfig, nested_references
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -173,16 +175,26 @@ def _user_kwargs(ref: dict[str, Any], kind: str) -> dict[str, Any]:
 
 
 def check_signature(
-    target: Callable[..., Any], kwargs: dict[str, Any], kind: str
+    target: Callable[..., Any],
+    kwargs: dict[str, Any],
+    kind: str,
+    *,
+    nested: bool = False,
+    column_of: Callable[[str], int | None] = lambda key: None,
 ) -> list[tuple[str | None, str]]:
-    """Problems with calling `target(**kwargs)`: (offending key or None, message)."""
+    """Problems with calling `target(**kwargs)`: (offending key or None, message).
+
+    A `nested` reference (inside another's arguments) is built with its own arguments only:
+    the recipe injects nothing into it. `column_of(key)`: where the key is written, so a
+    non-ASCII look-alike in it is pointed at by column.
+    """
     signature = _signature(target)
     if signature is None:
         return []
     title = getattr(target, "__qualname__", repr(target))
     params = list(signature.parameters.values())
     var_kw = any(p.kind == p.VAR_KEYWORD for p in params)
-    positional = _POSITIONAL_INJECTED.get(kind, 0)
+    positional = 0 if nested else _POSITIONAL_INJECTED.get(kind, 0)
     keywordable = [p for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     names = [p.name for p in keywordable]
     problems: list[tuple[str | None, str]] = []
@@ -193,7 +205,8 @@ def check_signature(
                 problems.append(
                     (
                         key,
-                        f"{title}() has no argument '{key}'{did_you_mean(key, names)} "
+                        f"{title}() has no argument '{key}'"
+                        f"{did_you_mean(key, names, column_of(key))} "
                         f"(it accepts: {listing})",
                     )
                 )
@@ -201,11 +214,13 @@ def check_signature(
     for key, value in kwargs.items():
         if kind == "optimizer" and key == "lr" and value == "auto":
             continue  # the learning-rate finder picks it before the optimizer is built
+        if contains_unresolved(value):
+            continue  # its interpolation failed, and the quick check said so
         if key in names and key in hints:
             wrong = type_problem(value, hints[key])
             if wrong:
                 problems.append((key, f"{title}() argument '{key}' {wrong}"))
-    injected = set(INJECTED.get(kind, ()))
+    injected = set() if nested else set(INJECTED.get(kind, ()))
     for index, param in enumerate(keywordable):
         if index < positional or param.default is not inspect.Parameter.empty:
             continue
@@ -235,14 +250,15 @@ def _references(data: dict[str, Any]) -> list[tuple[Path, Any]]:
 
 
 def check_references(config: ValidatedConfig) -> None:
-    """The full check: load custom.py, resolve every reference, check its arguments.
+    """The full check: load custom.py, resolve every reference, check its arguments, and
+    (recipe.preflight) the metrics it monitors and the module it freezes.
 
     Raises ConfigError listing every problem, each at its line in the config.
     """
     load_custom(config.custom_path, config.custom_display)
     problems: list[Problem] = []
 
-    def visit(path: Path, ref: Any) -> None:
+    def visit(path: Path, ref: Any, *, nested: bool = False) -> None:
         kind = section_kind(path)
         if isinstance(ref, str):
             ref = {TARGET_KEY: ref}
@@ -258,30 +274,65 @@ def check_references(config: ValidatedConfig) -> None:
             problems.append(Problem(config.locate(target_path), str(exc)))
             return
         kwargs = _user_kwargs(ref, kind)
-        for key, message in check_signature(target, kwargs, kind):
-            where = (*path, key) if key else target_path
-            problems.append(Problem(config.locate(where, key=key is not None), message))
+
+        def column_of(key: str) -> int | None:
+            return config.source.word_start(config.locate((*path, key), key=True), key)
+
+        found = check_signature(target, kwargs, kind, nested=nested, column_of=column_of)
+        for key, message in found:
+            position = config.locate((*path, key) if key else target_path, key=key is not None)
+            start = column_of(key) if key and not key.isascii() else None
+            if key and start is not None:  # at the non-ASCII character itself
+                index = next(i for i, ch in enumerate(key) if not ch.isascii())
+                position = Position(position.file, position.line, start + index)
+            problems.append(Problem(position, message))
         for key, item in kwargs.items():
-            if isinstance(item, dict) and TARGET_KEY in item:
-                visit((*path, key), item)
+            for inner_path, inner in nested_references((*path, key), item):
+                visit(inner_path, inner, nested=True)
 
     for path, ref in _references(config.data):
         visit(path, ref)
+    if not problems and config.complete:
+        from recipe.preflight import check_built
+
+        problems.extend(check_built(config))
     if problems:
         raise ConfigError(problems)
 
 
+# The data the full check built (recipe.preflight), handed to the one build of the same
+# reference that follows in this process (train's), so a dataset is not loaded twice.
+_BUILT_DATA: list[tuple[Any, dict[str, Any], Any]] = []
+
+
+def hand_over_data(ref: Any, injected: dict[str, Any], built: Any) -> None:
+    """Keep `built` (the data `ref` gave) for the next `instantiate(ref, "data", ...)`."""
+    _BUILT_DATA[:] = [(copy.deepcopy(ref), dict(injected), built)]
+
+
 def instantiate(ref: Any, kind: str, *args: Any, **injected: Any) -> Any:
     """Build a reference: nested references first, injected arguments where accepted."""
+    if kind == "data" and _BUILT_DATA and not args:
+        kept_ref, kept_injected, built = _BUILT_DATA.pop()
+        if kept_ref == ref and kept_injected == injected:
+            return built
     if isinstance(ref, str):
         ref = {TARGET_KEY: ref}
     target = resolve_target(ref[TARGET_KEY], kind)
-    kwargs = {
-        key: instantiate(value, kind) if isinstance(value, dict) and TARGET_KEY in value else value
-        for key, value in _user_kwargs(ref, kind).items()
-    }
+    kwargs = {key: _build_nested(value, kind) for key, value in _user_kwargs(ref, kind).items()}
     names, var_kw = accepted_arguments(target)
     for key, value in injected.items():
         if key not in kwargs and (var_kw or key in names):
             kwargs[key] = value
     return target(*args, **kwargs)
+
+
+def _build_nested(value: Any, kind: str) -> Any:
+    """An argument with every reference in it built, at any depth (lists included)."""
+    if isinstance(value, dict):
+        if TARGET_KEY in value:
+            return instantiate(value, kind)
+        return {key: _build_nested(item, kind) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_build_nested(item, kind) for item in value]
+    return value

@@ -7,6 +7,7 @@ all, in the `FILE:LINE:COL: message` form editors and terminals make clickable.
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -44,9 +45,45 @@ class ConfigError(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """A `; did you mean 'x'?` suffix for the closest candidate, or ''."""
-    close = difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.6)
+def non_ascii_note(word: str, candidates: Iterable[str], column: int | None = None) -> str:
+    """Why `word` is not the name it looks like: which non-ASCII character, and where.
+
+    A Cyrillic 'а' or a Greek 'ο' renders exactly like its Latin twin, so a suggestion of
+    the right name would look identical to what the user typed. '' when `word` is ASCII.
+    """
+    index = next((i for i, ch in enumerate(word) if not ch.isascii()), None)
+    if index is None:
+        return ""
+    char = word[index]
+    what = f"'{char}' (U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')})"
+    where = f"at column {column + index}" if column is not None else f"as character {index + 1}"
+    twin = next(
+        (
+            c
+            for c in candidates
+            if len(c) == len(word)
+            and all(a == b or not a.isascii() for a, b in zip(word, c, strict=True))
+        ),
+        None,
+    )
+    if twin is not None:
+        return (
+            f"; it has a non-ASCII look-alike character {where}: {what}, where "
+            f"'{twin}' has '{twin[index]}'; retype it as '{twin}'"
+        )
+    return f"; it has a non-ASCII character {where}: {what}; names are plain ASCII"
+
+
+def did_you_mean(word: str, candidates: Iterable[str], column: int | None = None) -> str:
+    """A `; did you mean 'x'?` suffix for the closest candidate, or ''.
+
+    A word with a non-ASCII character gets `non_ascii_note` instead (with the column of
+    that character when `column`, where the word starts, is given).
+    """
+    candidates = list(candidates)
+    if not word.isascii():
+        return non_ascii_note(word, candidates, column)
+    close = difflib.get_close_matches(word, candidates, n=3, cutoff=0.6)
     if not close:
         return ""
     if len(close) == 1:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from recipe.config.errors import Position, Problem, did_you_mean
+from recipe.config.limits import MAX_CONFIG_BYTES, expansion_limit
 from recipe.config.source import Path
 
 
@@ -22,8 +23,24 @@ class _Unresolved:
     def __repr__(self) -> str:
         return "<unresolved>"
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Unresolved:
+        return self  # one marker, so `is UNRESOLVED` holds in copies of the config too
+
 
 UNRESOLVED: Any = _Unresolved()
+
+
+def contains_unresolved(value: Any) -> bool:
+    """Whether `value` is, or holds, a failed interpolation (already reported)."""
+    if value is UNRESOLVED:
+        return True
+    if isinstance(value, dict):
+        return any(contains_unresolved(v) for v in value.values())
+    if isinstance(value, list):
+        return any(contains_unresolved(v) for v in value)
+    return False
+
+
 _REFERENCE = re.compile(r"(?<!\$)\$\{([^${}]*)\}")
 
 
@@ -44,12 +61,66 @@ def _lookup(data: Any, dotted: str) -> tuple[Any, Path] | str:
     return node, tuple(path)
 
 
+def _count_values(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + sum(_count_values(v) for v in value.values())
+    if isinstance(value, list):
+        return 1 + sum(_count_values(v) for v in value)
+    return 1
+
+
 def resolve_interpolations(
     data: dict[str, Any], locate: Callable[[Path], Position]
 ) -> tuple[dict[str, Any], list[Problem]]:
     """A copy of `data` with every `${…}` resolved, and the problems found."""
     problems: list[Problem] = []
     resolved_cache: dict[Path, Any] = {}
+    # Like YAML aliases, each ${…} copies what it refers to, so nested ones multiply: the
+    # values and characters they produce are counted, and the one past the bound refused.
+    sizes: dict[Path, int] = {}
+    value_limit = expansion_limit(_count_values(data))
+    produced = {"values": 0, "chars": 0}
+    exhausted: list[bool] = []
+
+    def charge(kind: str, amount: int, limit: int, dotted: str, path: Path) -> bool:
+        """Count what an interpolation produces; False (reported once) past the bound."""
+        if exhausted:
+            return False
+        produced[kind] += amount
+        if produced[kind] <= limit:
+            return True
+        exhausted.append(True)
+        what = f"{limit:,} values" if kind == "values" else f"{limit // 2**20} MiB of text"
+        problems.append(
+            Problem(
+                locate(path),
+                f"interpolation '${{{dotted}}}' expands the config past {what} (each ${{…}} "
+                "copies all it refers to, its own ${…} included); a config needs far fewer: "
+                "use fewer nested interpolations",
+            )
+        )
+        return False
+
+    reported_cycles: set[frozenset[Path]] = set()
+
+    def report_cycle(stack: tuple[Path, ...], target_path: Path, path: Path) -> None:
+        # The same loop is met again from each of its members: report it once, where the
+        # walk (in the file's order) first met it.
+        start = stack.index(target_path) if target_path in stack else len(stack) - 1
+        members: list[Path] = []
+        for member in stack[start:]:
+            if not members or members[-1] != member:
+                members.append(member)
+        if frozenset(members) in reported_cycles:
+            return
+        reported_cycles.add(frozenset(members))
+        chain = " -> ".join(".".join(map(str, p)) for p in (*members, target_path))
+        problems.append(
+            Problem(
+                locate(members[0]),
+                f"interpolation cycle: {chain}; give one of them a value instead of a ${{…}}",
+            )
+        )
 
     def resolve_node(node: Any, path: Path, stack: tuple[Path, ...]) -> Any:
         if isinstance(node, dict):
@@ -67,13 +138,17 @@ def resolve_interpolations(
             return UNRESOLVED
         value, target_path = found
         if target_path in stack or target_path == path[: len(target_path)]:
-            chain = " -> ".join(".".join(map(str, p)) for p in (*stack, target_path))
-            problems.append(Problem(locate(path), f"interpolation cycle: {chain}"))
+            report_cycle(stack, target_path, path)
             return UNRESOLVED
-        if target_path in resolved_cache:
-            return copy.deepcopy(resolved_cache[target_path])
-        result = resolve_node(value, target_path, (*stack, target_path))
-        resolved_cache[target_path] = result
+        if target_path not in resolved_cache:
+            if exhausted:
+                return UNRESOLVED
+            resolved_cache[target_path] = resolve_node(value, target_path, (*stack, target_path))
+        result = resolved_cache[target_path]
+        if target_path not in sizes:
+            sizes[target_path] = _count_values(result)
+        if not charge("values", sizes[target_path], value_limit, dotted, path):
+            return UNRESOLVED
         return copy.deepcopy(result)
 
     def resolve_string(text: str, path: Path, stack: tuple[Path, ...]) -> Any:
@@ -84,8 +159,10 @@ def resolve_interpolations(
 
         def substitute(match: re.Match[str]) -> str:
             value = resolve_target(match.group(1), path, stack)
-            failed.append(value is UNRESOLVED)
-            return "" if value is None else str(value)
+            piece = "" if value is None or value is UNRESOLVED else str(value)
+            fits = charge("chars", len(piece), MAX_CONFIG_BYTES, match.group(1), path)
+            failed.append(value is UNRESOLVED or not fits)
+            return piece if fits else ""
 
         failed: list[bool] = []
         text = _REFERENCE.sub(substitute, text).replace("$${", "${")

@@ -18,7 +18,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from recipe.config.errors import ConfigError, Position, Problem
+from recipe.config.errors import ConfigError, Position, Problem, non_ascii_note
+from recipe.config.limits import YAMLLimitError, bounded
+from recipe.config.schema import SCHEMA
 from recipe.config.source import Path, new_yaml
 
 COMMAND_LINE = "<command line>"
@@ -36,7 +38,8 @@ class Override:
 
 
 def _parse_value(text: str) -> Any:
-    return YAML(typ="safe", pure=True).load(io.StringIO(text))
+    # Bounded like a config file: an alias bomb fits on a command line too.
+    return bounded(YAML(typ="safe", pure=True)).load(io.StringIO(text))
 
 
 def parse_overrides(args: Sequence[str]) -> list[Override]:
@@ -66,6 +69,15 @@ def parse_overrides_collecting(args: Sequence[str]) -> tuple[list[Override], lis
             )
             continue
         segments = key.split(".")
+        if not key.isascii():
+            problems.append(
+                Problem(
+                    Position(COMMAND_LINE, 1, position.col + _first_non_ascii(key)),
+                    f"override '{raw}': key '{key}'"
+                    + non_ascii_note(key, _known_keys(), column=position.col),
+                )
+            )
+            continue
         if not all(_KEY_SEGMENT.match(s) for s in segments):
             problems.append(
                 Problem(
@@ -77,6 +89,9 @@ def parse_overrides_collecting(args: Sequence[str]) -> tuple[list[Override], lis
             continue
         try:
             value = _parse_value(value_text)
+        except YAMLLimitError as exc:
+            problems.append(Problem(position, f"override '{raw[:40]}': {exc.message}"))
+            continue
         except YAMLError as exc:
             detail = str(getattr(exc, "problem", None) or exc).splitlines()[0]
             problems.append(
@@ -90,6 +105,20 @@ def parse_overrides_collecting(args: Sequence[str]) -> tuple[list[Override], lis
         path: Path = tuple(int(s) if s.isdigit() else s for s in segments)
         overrides.append(Override(raw, path, value, position))
     return overrides, problems
+
+
+def _first_non_ascii(text: str) -> int:
+    return next(i for i, ch in enumerate(text) if not ch.isascii())
+
+
+def _known_keys() -> list[str]:
+    """Every `section.key` (and reference section) a config can set, for look-alike hints."""
+    keys: list[str] = []
+    for section, spec in SCHEMA.items():
+        keys.append(section)
+        if isinstance(spec, dict):
+            keys.extend(f"{section}.{key}" for key in spec)
+    return keys
 
 
 def set_path(

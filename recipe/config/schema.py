@@ -9,7 +9,8 @@ A reference is written `_target_: NAME` beside its keyword arguments, where NAME
   - a built-in short name of that section (see recipe/builtins.py), or
   - a dotted import path such as `torch.optim.AdamW`.
 A plain string is shorthand for a reference without arguments (`loss: cross_entropy`), and
-references nest: any mapping with `_target_` inside a reference's arguments is built first.
+references nest: any mapping with `_target_` inside a reference's arguments, at any depth and
+inside lists too (`layers: [{_target_: torch.nn.Linear, ...}]`), is built first.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ reference checks) can report problems at the right line without touching ruamel 
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,13 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from recipe.config.errors import ConfigError, Position, Problem
+from recipe.config.limits import (
+    MAX_CONFIG_BYTES,
+    YAMLLimitError,
+    bounded,
+    decode_utf8,
+    too_large,
+)
 
 Path = tuple[str | int, ...]
 
@@ -59,6 +67,15 @@ class ConfigSource:
             probe = probe[:-1]
         return Position(self.file, 1, 1)
 
+    def word_start(self, position: Position, word: str) -> int | None:
+        """The column where `word` is written at or after `position` on its line, if it is."""
+        if position.file != self.file:
+            return None
+        lines = self.text.splitlines()
+        line = lines[position.line - 1] if 0 < position.line <= len(lines) else ""
+        start = line.find(word, position.col - 1)
+        return start + 1 if start >= 0 else None
+
 
 def to_plain(node: Any) -> Any:
     """Round-trip containers to dicts and lists (scalars keep their Python type)."""
@@ -100,10 +117,33 @@ def _record(
             _record(item, child, file, value_at, key_at)
 
 
+def _top_level_problem(document: Any) -> str:
+    if isinstance(document, list):
+        got = "a list; write 'section: value' lines, without a leading '- '"
+    else:
+        shown = repr(document if not isinstance(document, str) else str(document))
+        got = f"the single value {shown[:60]}"
+    return f"the top level must be a mapping of sections (data:, model:, trainer:, …), got {got}"
+
+
 def parse_config_text(text: str, file: str) -> ConfigSource:
-    """Parse YAML text; a syntax error becomes a ConfigError at its line and column."""
+    """Parse YAML text; a syntax error becomes a ConfigError at its line and column.
+
+    Text over the size bound, and aliases that would expand it past the value bound, are
+    refused before anything is expanded (see recipe.config.limits).
+    """
+    # A character is 1 to 4 bytes: encode only when the length alone cannot tell.
+    size = len(text)
+    if MAX_CONFIG_BYTES // 4 < size <= MAX_CONFIG_BYTES:
+        size = len(text.encode("utf-8", errors="replace"))
+    refused = too_large(size)
+    if refused:
+        raise ConfigError([Problem(Position(file), refused)])
     try:
-        document = new_yaml().load(io.StringIO(text))
+        document = bounded(new_yaml()).load(io.StringIO(text))
+    except YAMLLimitError as exc:
+        where = Position(file, exc.line or 1, exc.col or 1)
+        raise ConfigError([Problem(where, exc.message)]) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
@@ -122,15 +162,7 @@ def parse_config_text(text: str, file: str) -> ConfigSource:
     if document is None:
         document = CommentedMap()
     if not isinstance(document, CommentedMap):
-        raise ConfigError(
-            [
-                Problem(
-                    Position(file),
-                    "a config must be a mapping of sections (data:, model:, …), "
-                    f"not a {type(document).__name__}",
-                )
-            ]
-        )
+        raise ConfigError([Problem(Position(file), _top_level_problem(document))])
     value_at: dict[Path, Position] = {}
     key_at: dict[Path, Position] = {}
     _record(document, (), file, value_at, key_at)
@@ -138,15 +170,28 @@ def parse_config_text(text: str, file: str) -> ConfigSource:
 
 
 def read_config(path: str, display: str | None = None) -> ConfigSource:
-    """Read and parse a config file; a missing or unreadable file is a ConfigError."""
+    """Read and parse a config file; a missing, unreadable or oversized file is a ConfigError."""
     shown = display or path
+
+    def refuse(message: str, line: int = 1, col: int = 1) -> ConfigError:
+        return ConfigError([Problem(Position(shown, line, col), message)])
+
+    if os.path.isdir(path):
+        configs = sorted(n for n in os.listdir(path) if n.endswith((".yaml", ".yml")))
+        listing = ", ".join(os.path.join(shown, n) for n in configs[:20]) or "none"
+        more = f" and {len(configs) - 20} more" if len(configs) > 20 else ""
+        raise refuse(f"is a directory, not a config; give one of its configs: {listing}{more}")
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        with open(path, "rb") as handle:
+            refused = too_large(os.fstat(handle.fileno()).st_size)
+            if refused:
+                raise refuse(refused)
+            raw = handle.read(MAX_CONFIG_BYTES + 1)  # a file growing while read stays bounded
     except FileNotFoundError:
-        raise ConfigError(
-            [Problem(Position(shown), "config file not found; check the path")]
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Problem(Position(shown), f"cannot read config: {exc}")]) from None
+        raise refuse("config file not found; check the path") from None
+    except OSError as exc:
+        raise refuse(f"cannot read config: {exc.strerror or exc}") from None
+    text = decode_utf8(raw)
+    if isinstance(text, YAMLLimitError):
+        raise refuse(text.message, text.line, text.col)
     return parse_config_text(text, shown)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +51,9 @@ class ValidatedConfig:
     custom_path: str
     custom_display: str
     overrides: tuple[str, ...]
+    # False for the partial config a failed quick check hands the full check: references
+    # are still checked, but nothing is built from it.
+    complete: bool = True
 
 
 def _describe(value: Any) -> str:
@@ -75,9 +78,14 @@ def _expected(types: tuple[type, ...]) -> str:
 
 class _Checker:
     def __init__(
-        self, locate: Callable[..., Position], custom: CustomScan, custom_display: str
+        self,
+        locate: Callable[..., Position],
+        custom: CustomScan,
+        custom_display: str,
+        source: ConfigSource,
     ) -> None:
         self.locate = locate
+        self.source = source
         self.custom = custom
         self.custom_display = custom_display
         self.problems: list[Problem] = []
@@ -85,16 +93,35 @@ class _Checker:
     def add(self, path: Path, message: str, *, key: bool = False) -> None:
         self.problems.append(Problem(self.locate(path, key=key), message))
 
+    def add_unknown(
+        self,
+        path: Path,
+        word: str,
+        candidates: Iterable[str],
+        message: tuple[str, str],
+        *,
+        key: bool = True,
+    ) -> None:
+        """`message[0] + hint + message[1]` for a name not among `candidates`, at the name;
+        a non-ASCII look-alike character is pointed at by its own column."""
+        position = self.locate(path, key=key)
+        start = self.source.word_start(position, word) if not word.isascii() else None
+        if start is not None:
+            index = next(i for i, ch in enumerate(word) if not ch.isascii())
+            position = Position(position.file, position.line, start + index)
+        hint = did_you_mean(word, candidates, start)
+        self.problems.append(Problem(position, message[0] + hint + message[1]))
+
     # --- structure -----------------------------------------------------------------------
     def merge(self, user: dict[str, Any]) -> dict[str, Any]:
         merged = defaults()
         for section, value in user.items():
             if section not in SCHEMA:
-                self.add(
+                self.add_unknown(
                     (section,),
-                    f"unknown section '{section}'{did_you_mean(section, SCHEMA)}"
-                    f" (sections: {', '.join(SCHEMA)})",
-                    key=True,
+                    section,
+                    SCHEMA,
+                    (f"unknown section '{section}'", f" (sections: {', '.join(SCHEMA)})"),
                 )
                 continue
             spec = SCHEMA[section]
@@ -109,10 +136,11 @@ class _Checker:
             else:
                 for key, item in value.items():
                     if key not in spec:
-                        self.add(
+                        self.add_unknown(
                             (section, key),
-                            f"unknown key '{section}.{key}'{did_you_mean(key, spec)}",
-                            key=True,
+                            key,
+                            spec,
+                            (f"unknown key '{section}.{key}'", ""),
                         )
                         continue
                     field = spec[key]
@@ -172,7 +200,7 @@ class _Checker:
                         f"'{section}.{key}' must be {_expected(field.types)}, "
                         f"got {_describe(value)}",
                     )
-                elif field.choices is not None and value not in field.choices:
+                elif field.choices is not None and value not in (*field.choices, UNRESOLVED):
                     options = ", ".join(str(c) for c in field.choices if not isinstance(c, int))
                     hint = did_you_mean(str(value), [str(c) for c in field.choices])
                     self.add(
@@ -212,8 +240,9 @@ class _Checker:
         else:
             self.check_name((*path, TARGET_KEY), target)
         for key, item in value.items():
-            if isinstance(item, dict) and TARGET_KEY in item:
-                self.check_reference((*path, key), item)
+            if key != TARGET_KEY:
+                for nested_path, nested in nested_references((*path, key), item):
+                    self.check_reference(nested_path, nested)
 
     def check_name(self, path: Path, name: str) -> None:
         if name is UNRESOLVED:
@@ -231,11 +260,33 @@ class _Checker:
         listing = f"built-in: {', '.join(sorted(builtin)) or 'none'}"
         if mine:
             listing += f"; from {self.custom_display}: {', '.join(mine)}"
-        self.add(
+        self.add_unknown(
             path,
-            f"unknown {kind} '{name}'{did_you_mean(name, known)} ({listing}; "
-            f"or register one in {self.custom_display} with @register)",
+            name,
+            known,
+            (
+                f"unknown {kind} '{name}'",
+                f" ({listing}; or register one in {self.custom_display} with @register)",
+            ),
+            key=False,
         )
+
+
+def nested_references(path: Path, value: Any) -> list[tuple[Path, dict[str, Any]]]:
+    """The references (mappings with `_target_`) in an argument, at any depth: in lists
+    (`layers: [{_target_: torch.nn.Linear, …}]`) and in plain mappings, outermost first."""
+    if isinstance(value, dict):
+        if TARGET_KEY in value:
+            return [(path, value)]
+        items: list[tuple[Any, Any]] = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+    else:
+        return []
+    found: list[tuple[Path, dict[str, Any]]] = []
+    for key, item in items:
+        found.extend(nested_references((*path, key), item))
+    return found
 
 
 def check_source(
@@ -273,7 +324,7 @@ def check_source(
     if custom is None:
         custom = scan_custom_file(custom_path, custom_rel)
 
-    checker = _Checker(locate, custom, custom_rel)
+    checker = _Checker(locate, custom, custom_rel, source)
     checker.problems.extend(problems)
     if custom.problem is not None:
         checker.problems.append(custom.problem)
@@ -293,6 +344,7 @@ def check_source(
         overrides=tuple(overrides),
     )
     if checker.problems:
+        config.complete = False
         partial = None if custom.problem is not None else config
         raise ConfigError(checker.problems, partial=partial)
     return config

@@ -1,0 +1,154 @@
+"""Checks that need the data and the model built: the metrics a config monitors, and the
+submodule it freezes.
+
+`trainer.monitor: val/accuracy` (the task logs `val/acc`) used to pass every check and fail
+after the first epoch; `trainer.freeze_module` naming no submodule failed at the first
+epoch's start. Which metrics a run logs depends on its task, which only the built data
+knows; what a model holds, only the built model. So the full check (`recipe check`, and
+`train` before it lays out a run directory) builds them — only when the config names a
+metric or freezes a module, so the common check stays as light as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from recipe.config.errors import Position, Problem, did_you_mean
+from recipe.config.schema import TARGET_KEY
+from recipe.config.source import Path
+from recipe.config.validate import ValidatedConfig
+
+
+@dataclass(frozen=True)
+class _Monitor:
+    path: Path  # where the config names the metric
+    setting: str  # how to call it in a message
+    metric: str
+
+
+def _named_monitors(config: ValidatedConfig) -> list[_Monitor]:
+    """Every metric the config names: the trainer's, the scheduler's, each callback's."""
+    data = config.data
+    found = []
+    monitor = data["trainer"].get("monitor")
+    if isinstance(monitor, str) and monitor != "auto":
+        found.append(_Monitor(("trainer", "monitor"), "trainer.monitor", monitor))
+    scheduler = data.get("scheduler")
+    if isinstance(scheduler, dict) and isinstance(scheduler.get("monitor"), str):
+        found.append(_Monitor(("scheduler", "monitor"), "scheduler.monitor", scheduler["monitor"]))
+    for index, callback in enumerate(data.get("callbacks") or []):
+        if isinstance(callback, dict) and isinstance(callback.get("monitor"), str):
+            name = callback.get(TARGET_KEY)
+            found.append(
+                _Monitor(("callbacks", index, "monitor"), f"{name}'s monitor", callback["monitor"])
+            )
+    return found
+
+
+def logged_metrics(task: str, num_outputs: int) -> list[str]:
+    """What a run of `task` logs per epoch, by name: what a monitor can watch."""
+    from recipe.module import task_metrics
+
+    names = [f"val/{name}" for name in task_metrics(task, num_outputs)]
+    return ["val/loss", *names, "train/loss_epoch"]
+
+
+def _written(config: ValidatedConfig, path: Path) -> bool:
+    dotted = ".".join(map(str, path))
+    in_overrides = any(o.split("=", 1)[0].strip() == dotted for o in config.overrides)
+    return in_overrides or path in config.source.value_at
+
+
+def _build_failed(config: ValidatedConfig, what: str, why: str, exc: Exception) -> Problem:
+    """The error a build raised, at the user's own line when it came from custom.py."""
+    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    custom = os.path.abspath(config.custom_path)
+    lines = [
+        frame.lineno or 1
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if os.path.abspath(frame.filename) == custom
+    ]
+    if lines:
+        return Problem(
+            Position(config.custom_display, lines[-1], 1),
+            f"in {config.custom_display}: {type(exc).__name__}: {detail} "
+            f"(raised while building the {what} to check {why})",
+        )
+    return Problem(
+        config.locate((what,)),
+        f"building the {what} (to check {why}) failed: {type(exc).__name__}: {detail}",
+    )
+
+
+def check_built(config: ValidatedConfig) -> list[Problem]:
+    """Build the data (and the model, when a module is frozen) if the config names a
+    metric or freezes a module, and check those names against what was built."""
+    from recipe.registry import hand_over_data, instantiate
+
+    monitors = _named_monitors(config)
+    trainer = config.data["trainer"]
+    freezes = isinstance(trainer.get("freeze_epochs"), int) and trainer["freeze_epochs"] > 0
+    if not monitors and not freezes:
+        return []
+    why = "trainer.freeze_module" if not monitors else "the monitored metric"
+    from recipe.data import DataError
+
+    injected = {"seed": int(config.data["project"]["seed"])}
+    try:
+        bundle = instantiate(config.data["data"], "data", **injected)
+    except DataError as exc:
+        return [Problem(config.locate(("data",)), f"data: {exc}")]
+    except Exception as exc:  # the user's data function: say so, at the data section
+        return [_build_failed(config, "data", why, exc)]
+
+    hand_over_data(config.data["data"], injected, bundle)  # train's build takes it as is
+    problems = []
+    metrics = logged_metrics(bundle.task, bundle.num_outputs) if monitors else []
+    for monitor in monitors:
+        if monitor.metric not in metrics:
+            problems.append(
+                Problem(
+                    config.locate(monitor.path),
+                    f"{monitor.setting} '{monitor.metric}' is not a metric this "
+                    f"{bundle.task} run logs{did_you_mean(monitor.metric, metrics)} "
+                    f"(it logs: {', '.join(metrics)})",
+                )
+            )
+    if freezes:
+        try:
+            model = instantiate(
+                config.data["model"],
+                "model",
+                input_shape=tuple(bundle.input_shape),
+                num_outputs=bundle.num_outputs,
+            )
+        except Exception as exc:  # the user's model: say so, at the model section
+            return [*problems, _build_failed(config, "model", "trainer.freeze_module", exc)]
+        problems.extend(_freeze_problems(config, model))
+    return problems
+
+
+def _freeze_problems(config: ValidatedConfig, model: Any) -> list[Problem]:
+    import torch
+
+    attribute = config.data["trainer"]["freeze_module"]
+    if isinstance(getattr(model, attribute, None), torch.nn.Module):
+        return []
+    children = (
+        [name for name, _ in model.named_children()] if hasattr(model, "named_children") else []
+    )
+    path = ("trainer", "freeze_module")
+    if not _written(config, path):  # the default 'backbone': point at what turned it on
+        path = ("trainer", "freeze_epochs")
+    listing = ", ".join(children) or "none"
+    return [
+        Problem(
+            config.locate(path),
+            f"trainer.freeze_module '{attribute}': the model ({type(model).__name__}) has no "
+            f"submodule '{attribute}'{did_you_mean(attribute, children)} (its submodules: "
+            f"{listing}); set trainer.freeze_module to the one to freeze during freeze_epochs",
+        )
+    ]

@@ -15,6 +15,7 @@ import importlib
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -200,6 +201,39 @@ def create_run(
             continue
     else:  # pragma: no cover - 100 collisions of 16 random bits within one second
         raise ManagerError(f"cannot create a unique run directory under {runs_dir}")
+    try:
+        return _fill_run_dir(
+            root,
+            run_dir,
+            run_id,
+            config,
+            config_text,
+            overrides,
+            python=python,
+            recipe_module=recipe_module,
+            gpus_requested=gpus_requested,
+            sweep=sweep,
+        )
+    except BaseException:
+        # A run directory half made (a full disk, a read-only file) would be listed as a
+        # broken run forever: nothing of it stays.
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+
+
+def _fill_run_dir(
+    root: Path,
+    run_dir: Path,
+    run_id: str,
+    config: Path,
+    config_text: str,
+    overrides: Sequence[str],
+    *,
+    python: str,
+    recipe_module: str,
+    gpus_requested: int,
+    sweep: str | None,
+) -> RunRecord:
     write_atomic(run_dir / CONFIG_YAML, config_text)
     # The code the run is launched with (custom.py and the project's commit), kept in the
     # run directory so predict and resume work from anywhere and after edits. The module

@@ -340,7 +340,9 @@ def reconcile(record: RunRecord) -> RunRecord:
 
     try:
         result = modify_run(record.run_dir, record_end)
-    except (OSError, ValueError):
+    except (FileNotFoundError, ValueError):
+        # Removed or damaged meanwhile: the listing names it. Any other OSError (a full or
+        # read-only disk) reaches the caller, which says why the record stays stale.
         return record
     if ended:
         # The supervisor is gone: the space it set aside is nobody's now.
@@ -348,7 +350,10 @@ def reconcile(record: RunRecord) -> RunRecord:
             os.unlink(os.path.join(record.run_dir, SUPERVISOR_RESERVE))
         from autotrain_tui.core.queue import advance_after_end  # queue builds on this module
 
-        advance_after_end(record.run_dir.parent)
+        # The end is recorded; a queue that cannot move now (a full disk) moves at the next
+        # manager's step, which reports its own errors.
+        with contextlib.suppress(OSError):
+            advance_after_end(record.run_dir.parent)
     return result
 
 

@@ -259,12 +259,15 @@ def test_a_full_disk_is_named_and_runs_still_lists(standin_root: Path, tmp_path:
         "    Project(sys.argv[1], recipe_module='standin_recipe').launch('standin')\n"
         "except ManagerError as error:\n"
         "    print(type(error).__name__, error)\n"
+        "import os\n"
+        "print(sorted(n for n in os.listdir(sys.argv[1] + '/runs') if not n.startswith('.')))\n"
     )
     launched = subprocess.run(
         [*full, sys.executable, "-c", code, root], capture_output=True, text=True
     )
+    # The launch that found no space left no half-made run directory behind.
     assert (launched.stderr, launched.stdout) == (
         "",
         f"ProjectNotWritableError cannot write a file in {runs}: no space left on the disk "
-        "(free some, then retry)\n",
+        f"(free some, then retry)\n['dead', '{GOOD}']\n",
     )

@@ -13,6 +13,7 @@ on first use, and the first runs poll and the default config's load come just af
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -26,6 +27,7 @@ from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Input
+from textual.worker import get_current_worker
 
 from autotrain_tui.core.errors import ManagerError
 from autotrain_tui.core.project import Project
@@ -34,6 +36,7 @@ from autotrain_tui.ui.flows.file_flows import DEFAULT_CONFIG, FileFlows
 from autotrain_tui.ui.flows.launching import LaunchingFlow
 from autotrain_tui.ui.flows.polling import FIRST_POLL_RUNS, QUEUE_EVERY, PollingFlow
 from autotrain_tui.ui.flows.run_control import STOP_GRACE_S, RunControl
+from autotrain_tui.ui.terminal import TERMINAL_GONE_EXIT, end_process_later, wait_for_hangup
 from autotrain_tui.ui.widgets.editor import EditorPane
 from autotrain_tui.ui.widgets.sidebar import Sidebar
 
@@ -127,6 +130,8 @@ class AutotrainApp(LaunchingFlow, RunControl, FileFlows, PollingFlow):
         # configs list has focus: keys typed at once (q, ?, ctrl+r) act, and none lands in
         # the filter box, which Textual would focus first as the first focusable widget.
         self.query_one("#configs").focus()
+        if not self.is_headless:
+            self._watch_terminal()
         # The first frame needs only the configs listed; everything else comes right after:
         # the runs poll, then the default config in the editor with its highlighting and
         # checks. (Reading the runs in a thread during that frame measured no sooner: the
@@ -150,6 +155,20 @@ class AutotrainApp(LaunchingFlow, RunControl, FileFlows, PollingFlow):
         self.set_interval(self.sample_s, self.sample_system)
 
     # ---- app-wide ------------------------------------------------------------------------
+
+    @work(thread=True, group="terminal", name="terminal watch", exit_on_error=False)
+    def _watch_terminal(self) -> None:
+        """End the UI when its terminal goes away (`ui/terminal.py` says why a signal is not
+        enough)."""
+        worker = get_current_worker()
+        stdin = sys.__stdin__
+        if stdin is not None and wait_for_hangup(stdin.fileno(), lambda: worker.is_cancelled):
+            self.call_from_thread(self._terminal_gone)
+
+    def _terminal_gone(self) -> None:
+        # Nobody is there to answer a question: unsaved edits stay in their recovery copy.
+        end_process_later()
+        self.exit(TERMINAL_GONE_EXIT, return_code=TERMINAL_GONE_EXIT)
 
     def action_help(self) -> None:
         from autotrain_tui.ui.screens.help import HelpScreen  # DataTable: not needed at start
@@ -219,8 +238,9 @@ def run(project_dir: Path) -> int | None:
     live = app.live_runs()
     if live:
         ids = ", ".join(r.id for r in live[:3]) + (" …" if len(live) > 3 else "")
-        print(
-            f"autotrain-tui: {len(live)} run(s) keep running: {ids} "
-            "(see `autotrain-tui runs`; reopen the UI to watch them)"
-        )
+        with contextlib.suppress(OSError):  # the terminal may be gone
+            print(
+                f"autotrain-tui: {len(live)} run(s) keep running: {ids} "
+                "(see `autotrain-tui runs`; reopen the UI to watch them)"
+            )
     return result

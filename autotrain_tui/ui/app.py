@@ -75,6 +75,7 @@ class AutotrainApp(LaunchingFlow, RunControl, FileFlows, PollingFlow):
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         Binding("question_mark", "help", "Help"),
+        Binding("f1", "help", "Help", show=False),
         Binding("slash", "filter", "Filter", show=False),
         Binding("ctrl+s", "save", "Save"),
         Binding("ctrl+r", "launch", "Launch"),
@@ -126,9 +127,9 @@ class AutotrainApp(LaunchingFlow, RunControl, FileFlows, PollingFlow):
     def on_mount(self) -> None:
         self.sub_title = str(self.project.root)
         self.refresh_configs()
-        # Until the default config reaches the editor (just after the first frame), the
-        # configs list has focus: keys typed at once (q, ?, ctrl+r) act, and none lands in
-        # the filter box, which Textual would focus first as the first focusable widget.
+        # The configs list has focus at start, and keeps it when the default config reaches
+        # the editor: single keys (q, ?) act instead of being typed into the config, and
+        # none lands in the filter box, which Textual would focus as the first focusable.
         self.query_one("#configs").focus()
         if not self.is_headless:
             self._watch_terminal()

@@ -66,7 +66,7 @@ def app_commands(app: AutotrainApp) -> Iterator[SystemCommand]:
         ),
         ("Compare runs", "Overlay the marked runs (c)", app.action_compare),
         ("Filter", "Filter configs and runs by text or status (/)", app.action_filter),
-        ("Keys", "Show every key (?)", app.action_help),
+        ("Keys", "Show every key (? or F1)", app.action_help),
     )
     for title, help_text, callback in commands:
         yield SystemCommand(title, help_text, callback)

@@ -13,7 +13,7 @@ class Key(NamedTuple):
 
 KEYS: tuple[Key, ...] = (
     Key("q / ctrl+q", "quit (live runs keep running)", "anywhere (ctrl+q in the editor)"),
-    Key("?", "this help", "anywhere"),
+    Key("? / F1", "this help", "anywhere (F1 in the editor)"),
     Key("ctrl+p", "command palette: every action by name", "anywhere"),
     Key("tab / shift+tab", "next / previous pane", "anywhere"),
     Key("/", "filter configs and runs (text or status: running, failed…)", "not in the log"),
@@ -21,6 +21,7 @@ KEYS: tuple[Key, ...] = (
     Key("space", "mark a run for compare", "runs list"),
     Key("e", "show the editor", "anywhere"),
     Key("d", "show the dashboard of the highlighted run", "anywhere"),
+    Key("escape", "leave the editor for the sidebar", "editor"),
     Key("ctrl+s", "save (atomic, text kept exactly as typed)", "editor"),
     Key("F8", "jump to the next problem", "editor"),
     Key("ctrl+r", "launch the config in the editor", "anywhere"),

@@ -40,8 +40,9 @@ class FileFlows(AppBase):
         """Open `path` in the editor (asking about unsaved changes and recovery copies).
 
         `quiet` is the start-up open of the default config. It loads the editor but takes
-        neither the main pane nor focus from a user who has already moved on (opened a run,
-        tabbed to the runs list) while the file was read: their choice wins the race.
+        neither the main pane nor focus: focus stays in the sidebar (single keys act there),
+        and a user who has already moved on (opened a run) while the file was read keeps
+        their choice.
         """
         from autotrain_tui.ui.screens.choice import ChoiceScreen
 
@@ -73,17 +74,12 @@ class FileFlows(AppBase):
             else:
                 await asyncio.to_thread(discard_recovery, path)
         editor.load(path, text, buffer=buffer)
-        if not quiet or self._untouched_since_start():
+        self.sidebar.highlight_config(path)
+        self.refresh_bindings()  # the footer's ctrl+s and ctrl+r now apply, focus or not
+        # The start-up open leaves focus in the sidebar, where single keys (`?`, `q`) act
+        # instead of being typed into the config.
+        if not quiet:
             editor.text_area.focus()
-
-    def _untouched_since_start(self) -> bool:
-        """Whether the editor pane still shows and focus is where `on_mount` left it."""
-        focused = self.focused
-        return (
-            self.current_pane == "editor"
-            and self.screen is self.screen_stack[0]
-            and (focused is None or focused.id == "configs")
-        )
 
     async def _settle_unsaved(self, doing: str) -> bool:
         """Ask what to do with unsaved edits; False when the user cancels."""

@@ -193,6 +193,12 @@ class Sidebar(Vertical):
         elif ids:
             runs.highlighted = 0
 
+    def highlight_config(self, path: Path) -> None:
+        """Put the configs list's cursor on `path` (the file the editor shows), if listed."""
+        options = self.query_one("#configs", OptionList)
+        if self._shown_configs is not None and str(path) in self._shown_configs:
+            options.highlighted = self._shown_configs.index(str(path))
+
     @on(OptionList.OptionSelected, "#configs")
     def _config_chosen(self, event: OptionList.OptionSelected) -> None:
         event.stop()

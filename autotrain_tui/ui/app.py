@@ -48,6 +48,7 @@ __all__ = [
     "AutotrainApp",
     "MainScreen",
     "Sampler",
+    "exit_status",
     "make_app",
     "run",
 ]
@@ -228,14 +229,14 @@ def make_app(
     )
 
 
-def run(project_dir: Path) -> int | None:
+def run(project_dir: Path) -> int:
     """Run the UI on `project_dir`; after it closes, say which runs keep running."""
     try:
         app = make_app(project_dir)
     except ManagerError as error:
         print(f"autotrain-tui: error: {error}", file=sys.stderr)
         return 1
-    result = app.run()
+    app.run()
     live = app.live_runs()
     if live:
         ids = ", ".join(r.id for r in live[:3]) + (" …" if len(live) > 3 else "")
@@ -244,4 +245,12 @@ def run(project_dir: Path) -> int | None:
                 f"autotrain-tui: {len(live)} run(s) keep running: {ids} "
                 "(see `autotrain-tui runs`; reopen the UI to watch them)"
             )
-    return result
+    return exit_status(app)
+
+
+def exit_status(app: AutotrainApp) -> int:
+    """The UI process's exit status: non-zero whenever the UI died (Textual sets return code
+    1 after an unhandled exception, while `run()` returns None as for a plain quit)."""
+    if app.return_code:
+        return app.return_code
+    return int(app.return_value or 0)

@@ -28,6 +28,9 @@ class RunsRefreshed(Message):
     records: list[RunRecord]
     summaries: dict[str, RunSummary]
     shown: int
+    # Runs whose `run.json` names another id than their directory (a copied run directory):
+    # directory name -> the id recorded. The UI keys every run by its directory name.
+    copies: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -24,6 +24,25 @@ QUEUE_EVERY = 5  # advance the queue every this many polls (the supervisors do i
 FIRST_POLL_RUNS = 40
 
 
+def keyed_by_directory(records: list[RunRecord]) -> tuple[list[RunRecord], dict[str, str]]:
+    """Each run under the name of its directory, which no two share, and the directories
+    whose `run.json` says otherwise (directory -> recorded id).
+
+    A copied run directory carries its original's id: keyed by id, two runs collided (the
+    runs list refused the second and the UI died) and an action on one could reach the
+    other. The core resolves a run reference by directory name, so the UI passes that.
+    """
+    out: list[RunRecord] = []
+    copies: dict[str, str] = {}
+    for record in records:
+        name = record.run_dir.name
+        if record.id != name:
+            copies[name] = record.id
+            record = record.replace(id=name)
+        out.append(record)
+    return out, copies
+
+
 class PollingFlow(AppBase):
     """The runs poller and the system sampler."""
 
@@ -50,13 +69,13 @@ class PollingFlow(AppBase):
                 seen = DiskState.of(path)
                 if seen != known:
                     self.post_message(FileChangedOnDisk(path, known, seen))
-            records = self.project.list_runs()
+            records, copies = keyed_by_directory(self.project.list_runs())
             if self._summaries is None:
                 from autotrain_tui.ui.run_summary import RunSummaries
 
                 self._summaries = RunSummaries()
             summaries = self._summaries.update(records, first_reads=shown)
-            self.post_message(RunsRefreshed(records, summaries, shown))
+            self.post_message(RunsRefreshed(records, summaries, shown, copies))
             if advance_queue:
                 # After the list is out (a project's first list waits for nothing); what
                 # this starts shows on the next poll. A failed step is retried on a later one.
@@ -78,7 +97,18 @@ class PollingFlow(AppBase):
                 before = previous.get(record.id)
                 if before is not None and before.is_live and record.status.is_finished:
                     self._notify_finished(record)
-        self.sidebar.show_runs(message.records, message.summaries, now, limit=message.shown)
+        for name, recorded in message.copies.items():
+            if (name, recorded) not in self._copies_named:  # once per copy
+                self._copies_named.add((name, recorded))
+                self.notify(
+                    f"runs/{name}: its run.json says id {recorded!r}, not its directory's "
+                    "name (a copied run directory?); listed and acted on by directory name",
+                    severity="warning",
+                    timeout=12,
+                )
+        self.sidebar.show_runs(
+            message.records, message.summaries, now, limit=message.shown, copies=message.copies
+        )
         # The runs reach the screen before the editor's load, highlighting and checks.
         self.call_after_refresh(self._open_default_once)
         shown = self.dashboard.record

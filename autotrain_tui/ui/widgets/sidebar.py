@@ -42,8 +42,18 @@ def run_elapsed(record: RunRecord, now: float) -> float | None:
     return max(0.0, end - record.started_at)
 
 
-def run_line(record: RunRecord, summary: RunSummary | None, now: float, marked: bool) -> Text:
-    """Two lines: glyph and id; then progress, elapsed time and the key metric."""
+def run_line(
+    record: RunRecord,
+    summary: RunSummary | None,
+    now: float,
+    marked: bool,
+    recorded_id: str | None = None,
+) -> Text:
+    """Two lines: glyph and id; then progress, elapsed time and the key metric.
+
+    `recorded_id`: the id the run's `run.json` names when it is not its directory's (a
+    copied run directory), said on a third line.
+    """
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append("+" if marked else " ", style="bold yellow")
     text.append(STATUS_GLYPH[record.status], style=STATUS_STYLE[record.status])
@@ -60,6 +70,9 @@ def run_line(record: RunRecord, summary: RunSummary | None, now: float, marked: 
     if summary is not None and summary.metric and summary.value is not None:
         details.append(f"{short_metric_name(summary.metric)} {number(summary.value)}")
     text.append("   " + " ".join(details), style="dim")
+    if recorded_id is not None:  # a third line: the sidebar is narrow
+        tail = recorded_id if len(recorded_id) <= 16 else "…" + recorded_id[-15:]
+        text.append(f"\n   ⚠ copy of {tail}", style="yellow")
     return text
 
 
@@ -84,6 +97,7 @@ class Sidebar(Vertical):
         self.configs: list[Path] = []
         self.records: list[RunRecord] = []
         self.summaries: dict[str, RunSummary] = {}
+        self.copies: dict[str, str] = {}
         self.marked: set[str] = set()
         self.now = 0.0
         self.limit = MAX_RUNS_SHOWN
@@ -112,11 +126,13 @@ class Sidebar(Vertical):
         summaries: dict[str, RunSummary],
         now: float,
         limit: int = MAX_RUNS_SHOWN,
+        copies: dict[str, str] | None = None,
     ) -> None:
         """List `records` (newest first), at most `limit` of them (the first poll lists a
         screenful: the list measures every line it is given)."""
         self.records = list(records)
         self.summaries = summaries
+        self.copies = copies or {}
         self.now = now
         self.limit = min(limit, MAX_RUNS_SHOWN)
         self.marked &= {r.id for r in records}
@@ -162,7 +178,16 @@ class Sidebar(Vertical):
             self.query_one("#runs-title", Label).update(title)
         hidden = max(0, len(shown) - self.limit)
         lines = [
-            (r.id, run_line(r, self.summaries.get(r.id), self.now, r.id in self.marked))
+            (
+                r.id,
+                run_line(
+                    r,
+                    self.summaries.get(r.id),
+                    self.now,
+                    r.id in self.marked,
+                    self.copies.get(r.id),
+                ),
+            )
             for r in shown[: self.limit]
         ]
         if hidden:

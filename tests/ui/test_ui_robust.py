@@ -1,0 +1,62 @@
+"""The UI never dies of what it finds in a project, and says so when it does die (issue #11):
+a copied run directory (two run.json with one id) is listed and named, not fatal; an
+unhandled exception ends the UI with a non-zero exit status."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from autotrain_tui.ui.app import exit_status, make_app
+from tests.ui.fixtures import FixedSampler, write_run
+from tests.ui.screen_text import screen_text
+from tests.ui.test_ui_runs import SIZE, notices, until
+
+ORIGINAL = "digits-20251125-094640-aaaa"
+
+
+async def test_a_copied_run_directory_is_listed_named_and_acted_on_by_its_directory(
+    ui_project: Path,
+) -> None:
+    original = write_run(ui_project, ORIGINAL, "completed")
+    copy = original.parent / "digits-copy"
+    shutil.copytree(original, copy)
+    (copy / "stdout.log").write_text("the copy's own log line\n")
+    app = make_app(ui_project, sampler=FixedSampler(gpus=False), poll_s=0.3)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.panes_mounted()
+        await until(pilot, lambda: len(app.sidebar.records) == 2, "both runs listed")
+        await pilot.pause()
+        screen = screen_text(app)
+        assert ORIGINAL in screen and "digits-copy" in screen, screen
+        assert f"⚠ copy of …{ORIGINAL[-15:]}" in screen, screen
+        named = [n for n in notices(app) if "runs/digits-copy" in n]
+        assert len(named) == 1 and ORIGINAL in named[0], notices(app)
+        await pilot.pause(1.0)  # more polls: named once, not once a poll
+        assert len([n for n in notices(app) if "runs/digits-copy" in n]) == 1
+        app.show_run(app.records["digits-copy"])
+        await until(
+            pilot, lambda: "the copy's own log line" in screen_text(app), "the copy's own log"
+        )
+        assert app.dashboard.record is not None
+        assert app.dashboard.record.run_dir == copy
+    assert exit_status(app) == 0
+
+
+async def test_an_unhandled_exception_ends_the_ui_with_a_non_zero_status(
+    ui_project: Path,
+) -> None:
+    app = make_app(ui_project, sampler=FixedSampler(gpus=False), poll_s=0.3)
+
+    def crash() -> None:
+        raise RuntimeError("a bug")
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        async with app.run_test(size=SIZE) as pilot:
+            await app.panes_mounted()
+            app.call_later(crash)
+            await until(pilot, lambda: app.return_code is not None, "the app to end")
+    assert app.return_value is None  # what the entry point used to turn into status 0
+    assert exit_status(app) == 1

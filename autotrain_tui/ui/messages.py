@@ -34,6 +34,14 @@ class RunsRefreshed(Message):
 
 
 @dataclass
+class QueueStepped(Message):
+    """The poller tried to advance the queue: `problem` says why it could not (None: it
+    could)."""
+
+    problem: str | None
+
+
+@dataclass
 class SystemSampled(Message):
     """A new host/GPU/process snapshot; only the newest one matters."""
 

@@ -1,15 +1,20 @@
 """The UI never dies of what it finds in a project, and says so when it does die (issue #11):
 a copied run directory (two run.json with one id) is listed and named, not fatal; an
-unhandled exception ends the UI with a non-zero exit status."""
+unhandled exception ends the UI with a non-zero exit status; a queue that cannot advance
+(a read-only project) is said once, not every poll."""
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from autotrain_tui.ui.app import exit_status, make_app
+from autotrain_tui.ui.flows.polling import queue_problem
+from autotrain_tui.ui.messages import QueueStepped
 from tests.ui.fixtures import FixedSampler, write_run
 from tests.ui.screen_text import screen_text
 from tests.ui.test_ui_runs import SIZE, notices, until
@@ -60,3 +65,34 @@ async def test_an_unhandled_exception_ends_the_ui_with_a_non_zero_status(
             await until(pilot, lambda: app.return_code is not None, "the app to end")
     assert app.return_value is None  # what the entry point used to turn into status 0
     assert exit_status(app) == 1
+
+
+async def test_a_queue_that_cannot_advance_is_said_once_not_every_poll(ui_project: Path) -> None:
+    """The poll's queue step fails every time (here `runs/.queue.lock` cannot be opened,
+    which holds for root too, unlike permissions): one notification, not one a poll."""
+    write_run(ui_project, ORIGINAL, "completed")
+    (ui_project / "runs" / ".queue.lock").mkdir()
+    steps: list[QueueStepped] = []
+
+    def hook(message: object) -> None:
+        if isinstance(message, QueueStepped):
+            steps.append(message)
+
+    app = make_app(ui_project, sampler=FixedSampler(gpus=False), poll_s=0.05)
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        await app.panes_mounted()
+        await until(pilot, lambda: len(steps) >= 4, "four queue steps")
+        await pilot.pause()
+        said = [n for n in notices(app) if ".queue.lock" in n]
+        assert len(said) == 1, notices(app)
+        assert said[0].startswith("the queue cannot start runs:"), said
+        assert not [n for n in notices(app) if n.startswith("runs poller")], notices(app)
+        assert ORIGINAL in app.records  # the runs are listed all the same
+
+
+def test_a_project_the_user_cannot_write_is_called_read_only(tmp_path: Path) -> None:
+    for code in (errno.EACCES, errno.EROFS):
+        error = OSError(code, os.strerror(code), str(tmp_path / "runs" / ".queue.lock"))
+        said = queue_problem(error, tmp_path / "runs")
+        assert said.startswith("this project is read-only for you"), said
+        assert str(tmp_path / "runs") in said

@@ -64,6 +64,7 @@ class AppBase(App[int | None]):
         self._disk_prompt_open = False
         self._default_opened = False
         self._copies_named: set[tuple[str, str]] = set()  # copied run dirs already named
+        self._queue_problem: str | None = None  # the last one said, until it clears
         self._panes_ready = asyncio.Event()  # the editor and the dashboard are mounted
 
     async def panes_mounted(self) -> None:

@@ -4,7 +4,7 @@ while the dashboard shows, and every worker failure turned into one notification
 
 from __future__ import annotations
 
-import contextlib
+import errno
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +15,29 @@ from autotrain_tui.core.errors import ManagerError
 from autotrain_tui.core.runs import RunRecord, RunStatus
 from autotrain_tui.ui.editing import DiskState
 from autotrain_tui.ui.flows.base import AppBase
-from autotrain_tui.ui.messages import FileChangedOnDisk, RunsRefreshed, SystemSampled
+from autotrain_tui.ui.messages import (
+    FileChangedOnDisk,
+    QueueStepped,
+    RunsRefreshed,
+    SystemSampled,
+)
 from autotrain_tui.ui.widgets.sidebar import MAX_RUNS_SHOWN, Sidebar
 
 QUEUE_EVERY = 5  # advance the queue every this many polls (the supervisors do it too)
 # Runs the first poll lists and whose metrics it reads: a tall sidebar's worth (two rows a
 # run). The rest of the shown runs (MAX_RUNS_SHOWN) fill in on the next polls, off screen.
 FIRST_POLL_RUNS = 40
+
+
+def queue_problem(error: ManagerError | OSError, runs_dir: Path) -> str:
+    """One line for a queue step that failed; a project the user may not write to (a
+    teammate's, a read-only mount) is said to be read-only."""
+    if isinstance(error, OSError) and error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return (
+            f"this project is read-only for you ({runs_dir} is not writable: "
+            f"{error.strerror}): runs are shown, but none can be launched or started here"
+        )
+    return f"the queue cannot start runs: {error}"
 
 
 def keyed_by_directory(records: list[RunRecord]) -> tuple[list[RunRecord], dict[str, str]]:
@@ -79,8 +95,12 @@ class PollingFlow(AppBase):
             if advance_queue:
                 # After the list is out (a project's first list waits for nothing); what
                 # this starts shows on the next poll. A failed step is retried on a later one.
-                with contextlib.suppress(ManagerError):
+                problem = None
+                try:
                     self.project.advance_queue()
+                except (ManagerError, OSError) as error:
+                    problem = queue_problem(error, self.project.runs_dir)
+                self.post_message(QueueStepped(problem))
         finally:
             self._polling = False
 
@@ -114,6 +134,13 @@ class PollingFlow(AppBase):
         shown = self.dashboard.record
         if shown is not None and shown.id in self.records:
             self.dashboard.update_record(self.records[shown.id], now)
+
+    @on(QueueStepped)
+    def _queue_stepped(self, message: QueueStepped) -> None:
+        """Say a queue problem once, not every poll; again only once it changed or cleared."""
+        if message.problem is not None and message.problem != self._queue_problem:
+            self.notify(message.problem, severity="warning", timeout=15)
+        self._queue_problem = message.problem
 
     def _open_default_once(self) -> None:
         """After the first runs poll: the listing of a big `runs/` has the CPU to itself first

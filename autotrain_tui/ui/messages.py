@@ -98,6 +98,11 @@ class FileChangedOnDisk(Message):
 
 
 @dataclass
+class CustomChangedOnDisk(Message):
+    """The project's custom.py changed on disk (saved here or anywhere else)."""
+
+
+@dataclass
 class OpenFileRequested(Message):
     """A config (or custom.py) was chosen in the sidebar."""
 

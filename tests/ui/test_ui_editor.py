@@ -177,3 +177,25 @@ async def test_the_default_config_loading_late_never_takes_an_opened_run_away(
         await pilot.pause()
         assert fresh.current_pane == "editor"
         assert fresh.focused is not None and fresh.focused.id == "configs"
+
+
+async def test_a_custom_py_fixed_on_disk_clears_the_open_configs_error(ui_project: Path) -> None:
+    """The open config's full check imports custom.py: when custom.py changes on disk (fixed
+    in another editor), the config is checked again, with no edit to the config."""
+    custom = ui_project / "custom.py"
+    good = custom.read_text()
+    custom.write_text(good + '\nraise RuntimeError("custom.py is broken")\n')
+    config = ui_project / "configs" / "custom_example.yaml"
+    app = app_for(ui_project)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.panes_mounted()
+        await until(pilot, lambda: app.editor.path is not None, "the default config")
+        app.open_file(config)
+        editor = app.editor
+        await until(pilot, lambda: editor.path == config, "custom_example.yaml open")
+        await until(pilot, lambda: editor.full_check == "failed", "the full check to fail")
+        assert any("custom.py is broken" in message for _, _, message in editor.problems)
+        custom.write_text(good)  # fixed elsewhere
+        await until(pilot, lambda: editor.full_check == "ok", "a re-check with the fixed file")
+        assert not editor.problems
+        assert not editor.is_dirty

@@ -18,6 +18,7 @@ from textual.widgets import ContentSwitcher
 
 from autotrain_tui.core.project import Project
 from autotrain_tui.core.runs import RunRecord, RunStatus
+from autotrain_tui.ui.editing import DiskState
 from autotrain_tui.ui.widgets.editor import EditorPane
 from autotrain_tui.ui.widgets.sidebar import Sidebar
 
@@ -65,6 +66,8 @@ class AppBase(App[int | None]):
         self._default_opened = False
         self._copies_named: set[tuple[str, str]] = set()  # copied run dirs already named
         self._queue_problem: str | None = None  # the last one said, until it clears
+        # custom.py as the poller last saw it (the editor's checks read it too)
+        self._custom_seen: DiskState | None = DiskState.of(project.custom_py)
         self._panes_ready = asyncio.Event()  # the editor and the dashboard are mounted
 
     async def panes_mounted(self) -> None:

@@ -16,6 +16,7 @@ from autotrain_tui.core.runs import RunRecord, RunStatus
 from autotrain_tui.ui.editing import DiskState
 from autotrain_tui.ui.flows.base import AppBase
 from autotrain_tui.ui.messages import (
+    CustomChangedOnDisk,
     FileChangedOnDisk,
     QueueStepped,
     RunsRefreshed,
@@ -77,14 +78,18 @@ class PollingFlow(AppBase):
     def _poll_runs_worker(
         self, advance_queue: bool, watched: tuple[Path, DiskState | None] | None, shown: int
     ) -> None:
-        """`runs/` read and summarised (the newest `shown`); the editor's file checked for
-        outside changes."""
+        """`runs/` read and summarised (the newest `shown`); the editor's file and custom.py
+        checked for outside changes."""
         try:
             if watched is not None:
                 path, known = watched
                 seen = DiskState.of(path)
                 if seen != known:
                     self.post_message(FileChangedOnDisk(path, known, seen))
+            custom = DiskState.of(self.project.custom_py)
+            if custom != self._custom_seen:
+                self.post_message(CustomChangedOnDisk())
+            self._custom_seen = custom
             records, copies = keyed_by_directory(self.project.list_runs())
             if self._summaries is None:
                 from autotrain_tui.ui.run_summary import RunSummaries
@@ -134,6 +139,12 @@ class PollingFlow(AppBase):
         shown = self.dashboard.record
         if shown is not None and shown.id in self.records:
             self.dashboard.update_record(self.records[shown.id], now)
+
+    @on(CustomChangedOnDisk)
+    def _custom_changed(self) -> None:
+        """The open config's full check imports custom.py: check again with the new one."""
+        if self.query("#editor") and self.editor.is_config:
+            self.editor.recheck()
 
     @on(QueueStepped)
     def _queue_stepped(self, message: QueueStepped) -> None:

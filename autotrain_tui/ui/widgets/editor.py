@@ -158,6 +158,10 @@ class EditorPane(Vertical):
             self._debounce.stop()
         self._debounce = self.set_timer(QUICK_CHECK_DELAY_S, self._check_now)
 
+    def recheck(self) -> None:
+        """Check the text again (something the check reads, custom.py, changed on disk)."""
+        self._check_now()
+
     def _check_now(self) -> None:
         if self.path is None:
             return

@@ -36,6 +36,7 @@ from autotrain_tui.ui.flows.file_flows import DEFAULT_CONFIG, FileFlows
 from autotrain_tui.ui.flows.launching import LaunchingFlow
 from autotrain_tui.ui.flows.polling import FIRST_POLL_RUNS, QUEUE_EVERY, PollingFlow
 from autotrain_tui.ui.flows.run_control import STOP_GRACE_S, RunControl
+from autotrain_tui.ui.flows.trusting import TrustFlow
 from autotrain_tui.ui.terminal import TERMINAL_GONE_EXIT, end_process_later, wait_for_hangup
 from autotrain_tui.ui.widgets.editor import EditorPane
 from autotrain_tui.ui.widgets.sidebar import Sidebar
@@ -66,7 +67,7 @@ class MainScreen(Screen[None]):
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
 
-class AutotrainApp(LaunchingFlow, RunControl, FileFlows, PollingFlow):
+class AutotrainApp(LaunchingFlow, RunControl, FileFlows, TrustFlow, PollingFlow):
     """Edit configs, launch runs, watch them."""
 
     CSS_PATH = "app.tcss"
@@ -96,10 +97,14 @@ class AutotrainApp(LaunchingFlow, RunControl, FileFlows, PollingFlow):
         Binding("m", "smoothing", "Smooth", show=False),
         Binding("v", "cycle_metric", "Metric", show=False),
         Binding("c", "compare", "Compare", show=False),
+        Binding("T", "trust", "Trust", show=False),
+        Binding("y", "copy_command", "Copy command", show=False),
+        Binding("g", "open_traceback", "Go to error", show=False),
     ]
 
     DASHBOARD_ACTIONS = frozenset(
         {"stop", "kill", "resume", "open_run_config", "clone_run_config"}
+        | {"copy_command", "open_traceback"}
         | {"stop_sweep", "resume_sweep"}
         | {"log_scale", "smoothing", "cycle_metric", "search_log"}
     )
@@ -152,6 +157,13 @@ class AutotrainApp(LaunchingFlow, RunControl, FileFlows, PollingFlow):
         await main.mount(dashboard)
         self._panes_ready.set()
         self.refresh_bindings()
+        if not self.trusted:
+            self.notify(
+                "untrusted project: nothing of its code runs until you trust it (T); "
+                "the quick check runs meanwhile",
+                severity="warning",
+                timeout=10,
+            )
         self.poll_runs()
         self.set_interval(self.poll_s, self.poll_runs)
         self.set_interval(self.sample_s, self.sample_system)

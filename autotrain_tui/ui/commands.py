@@ -57,6 +57,16 @@ def app_commands(app: AutotrainApp) -> Iterator[SystemCommand]:
             "Copy the run's config to configs/ (n)",
             app.action_clone_run_config,
         ),
+        (
+            "Copy run command",
+            "Copy the shell line reproducing the run, via the terminal (y)",
+            app.action_copy_command,
+        ),
+        (
+            "Go to error",
+            "Open custom.py or the config at the line of the run's traceback (g)",
+            app.action_open_traceback,
+        ),
         ("Chart: log scale", "Toggle a log y axis (l)", app.action_log_scale),
         ("Chart: smoothing", "Cycle the smoothing of the curves (m)", app.action_smoothing),
         (
@@ -65,6 +75,11 @@ def app_commands(app: AutotrainApp) -> Iterator[SystemCommand]:
             app.action_cycle_metric,
         ),
         ("Compare runs", "Overlay the marked runs (c)", app.action_compare),
+        (
+            "Trust project",
+            "Let the project's code run: full check, launch (T)",
+            app.action_trust,
+        ),
         ("Filter", "Filter configs and runs by text or status (/)", app.action_filter),
         ("Keys", "Show every key (? or F1)", app.action_help),
     )

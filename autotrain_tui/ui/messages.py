@@ -75,6 +75,7 @@ class QuickChecked(Message):
     path: Path
     generation: int
     problems: list[tuple[int, int, str]]  # (line, col, message), 1-based
+    trusted: bool = True  # the project's code may run: the full check may follow
 
 
 @dataclass
@@ -86,6 +87,7 @@ class FullChecked(Message):
     ok: bool
     lines: list[str] = field(default_factory=list)
     inputs: CheckedInputs | None = None  # what a passing check of the saved file read
+    untrusted: bool = False  # not run: the project is not trusted (any more)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from autotrain_tui.core import trust
 from autotrain_tui.core.gpus import FAKE_GPU_USED_ENV, FAKE_GPUS_ENV
 from tests.core.support import kill_project_processes
 from tests.helpers import REPO, make_project
@@ -32,8 +33,10 @@ def _subprocess_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def ui_project(tmp_path: Path) -> Iterator[Path]:
-    """A copy of the shipped project; every run it starts is killed afterwards."""
+    """A copy of the shipped project, trusted (its code may run); every run it starts is
+    killed afterwards."""
     root = make_project(tmp_path / "project")
+    trust.trust_project(root)
     try:
         yield root
     finally:

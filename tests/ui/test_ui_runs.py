@@ -164,4 +164,6 @@ async def test_a_launch_of_what_the_editor_just_checked_skips_the_second_check(
         custom.write_text(custom.read_text() + "\n# changed since the check\n")
         await pilot.press("ctrl+r")
         await until(pilot, lambda: app.dashboard.record.id != first.id, "the second launch")
-        assert checked == [config, config]
+        # Checked again: by the editor, which re-checks when custom.py changes on disk, and
+        # by the launch unless that re-check had passed on these very bytes already.
+        assert checked[1:] and set(checked) == {config}, checked

@@ -125,10 +125,14 @@ class AppBase(App[int | None]):
 
         def sample_system(self) -> None: ...  # polling
 
-        def open_file(self, path: Path, *, quiet: bool = False) -> Worker[None]: ...  # files
+        def open_file(  # file flows
+            self, path: Path, *, quiet: bool = False, line: int | None = None
+        ) -> Worker[None]: ...
 
         def open_default_config(self) -> None: ...  # file flows
 
         async def _settle_unsaved(self, doing: str) -> bool: ...  # file flows
 
         def show_run(self, record: RunRecord) -> None: ...  # run control
+
+        async def ensure_trusted(self, doing: str) -> bool: ...  # trusting

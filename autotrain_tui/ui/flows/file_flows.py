@@ -36,8 +36,9 @@ class FileFlows(AppBase):
         self.open_file(message.path)
 
     @work(group="open-file", exclusive=True, name="open file", exit_on_error=False)
-    async def open_file(self, path: Path, *, quiet: bool = False) -> None:
-        """Open `path` in the editor (asking about unsaved changes and recovery copies).
+    async def open_file(self, path: Path, *, quiet: bool = False, line: int | None = None) -> None:
+        """Open `path` in the editor (asking about unsaved changes and recovery copies), the
+        cursor at `line` (1-based) when given.
 
         `quiet` is the start-up open of the default config. It loads the editor but takes
         neither the main pane nor focus: focus stays in the sidebar (single keys act there),
@@ -55,6 +56,8 @@ class FileFlows(AppBase):
             self.query_one("#main", ContentSwitcher).current = "editor"
             if editor.path == path:
                 editor.text_area.focus()
+                if line is not None:
+                    editor.go_to_line(line)
                 return
         if not await self._settle_unsaved("switching files"):
             return
@@ -80,6 +83,8 @@ class FileFlows(AppBase):
         # instead of being typed into the config.
         if not quiet:
             editor.text_area.focus()
+        if line is not None:
+            editor.go_to_line(line)
 
     async def _settle_unsaved(self, doing: str) -> bool:
         """Ask what to do with unsaved edits; False when the user cancels."""

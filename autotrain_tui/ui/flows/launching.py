@@ -42,6 +42,8 @@ class LaunchingFlow(AppBase):
             request = answer
         if editor.is_dirty and not await self._settle_unsaved("launching uses the saved file"):
             return
+        if not await self.ensure_trusted("launching"):
+            return
         # The editor's background check passed on exactly these files: no second one.
         passed = editor.passed_check() if not request.overrides else None
         checked = passed is not None and passed == await asyncio.to_thread(

@@ -101,6 +101,8 @@ class RunControl(AppBase):
                 await asyncio.to_thread(project.kill, record.id)
                 self.notify(f"killed {record.id}", severity="warning")
             elif what == "resume":
+                if not await self.ensure_trusted("resuming"):
+                    return
                 resumed = await asyncio.to_thread(project.resume, record.id)
                 self.notify(f"resumed {resumed.id}")
                 self.records[resumed.id] = resumed
@@ -149,6 +151,8 @@ class RunControl(AppBase):
                 stopped = await asyncio.to_thread(project.stop_sweep, sweep, grace_s=STOP_GRACE_S)
                 self.notify(f"stopping sweep {sweep}: {len(stopped)} run(s)", timeout=6)
             else:
+                if not await self.ensure_trusted("resuming"):
+                    return
                 resumed = await asyncio.to_thread(project.resume_sweep, sweep)
                 if resumed:
                     self.notify(f"sweep {sweep}: {len(resumed)} run(s) resumed (queued)")
@@ -196,6 +200,44 @@ class RunControl(AppBase):
         self.notify(f"cloned to {self._shown(target)}")
         self.refresh_configs()
         self.open_file(target)
+
+    def action_copy_command(self) -> None:
+        """The shell line that reproduces the run, to the clipboard through the terminal
+        (OSC 52, which crosses SSH and tmux where the terminal allows it)."""
+        from autotrain_tui.ui.debugging import reproduce_command
+
+        record = self._shown_run()
+        if record is None:
+            return
+        command = reproduce_command(record)
+        self.copy_to_clipboard(command)
+        self.notify(f"copied (OSC 52): {command}", title="command reproducing the run", timeout=10)
+
+    def action_open_traceback(self) -> None:
+        record = self._shown_run()
+        if record is not None:
+            self._open_traceback(record)
+
+    @work(group="traceback", exclusive=True, name="open traceback", exit_on_error=False)
+    async def _open_traceback(self, record: RunRecord) -> None:
+        """Open the custom.py or config line where the run's last traceback passed."""
+        from autotrain_tui.ui.debugging import last_traceback_location
+
+        found = await asyncio.to_thread(
+            last_traceback_location, record.stdout_log, self.project.root
+        )
+        if found is None:
+            self.notify(
+                f"{record.id}: no traceback through custom.py or a config in its log",
+                severity="warning",
+            )
+            return
+        path, line = found
+        if not path.is_file():
+            self.notify(f"{path} (line {line}) is no longer there", severity="warning")
+            return
+        self.notify(f"{self._shown(path)}:{line}, from {record.id}'s traceback", timeout=5)
+        self.open_file(path, line=line)
 
     def action_search_log(self) -> None:
         self.dashboard.log_panel.focus()

@@ -96,3 +96,23 @@ def test_a_project_the_user_cannot_write_is_called_read_only(tmp_path: Path) -> 
         said = queue_problem(error, tmp_path / "runs")
         assert said.startswith("this project is read-only for you"), said
         assert str(tmp_path / "runs") in said
+
+
+async def test_names_with_brackets_are_shown_as_text_not_markup(ui_project: Path) -> None:
+    """A config named like markup (`x[b].yaml`) in the sidebar, a notification and a dialog:
+    read as markup, the name lost its brackets (`[b]` turned bold) — and `[@click=…]` in a
+    name would have made a click run an action."""
+    config = ui_project / "configs" / "x[b].yaml"
+    config.write_text((ui_project / "configs" / "digits.yaml").read_text())
+    app = make_app(ui_project, sampler=FixedSampler(gpus=False), poll_s=0.2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.panes_mounted()
+        await until(pilot, lambda: app.editor.path is not None, "the default config")
+        await until(pilot, lambda: "x[b].yaml" in screen_text(app), "the name in the sidebar")
+        app.open_file(config)
+        await until(pilot, lambda: app.editor.path == config, "the file open")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "saved configs/x[b].yaml" in notices(app), "saved")
+        assert not any(n.markup for n in app._notifications)  # shown as the text it is
+        config.write_text(config.read_text() + "# changed elsewhere\n")
+        await until(pilot, lambda: "x[b].yaml changed on disk" in screen_text(app), "prompt")

@@ -23,6 +23,7 @@ from autotrain_tui.ui.widgets.editor import EditorPane
 from autotrain_tui.ui.widgets.sidebar import Sidebar
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
     from textual.worker import Worker
 
     from autotrain_tui.core.sampler import SystemSnapshot
@@ -100,6 +101,19 @@ class AppBase(App[int | None]):
     @property
     def current_pane(self) -> str | None:
         return self.query_one("#main", ContentSwitcher).current
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Textual's notification, markup off by default: messages name files and runs,
+        and a name with brackets (`configs/a[/b].yaml`) read as markup killed the UI."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def live_runs(self) -> list[RunRecord]:
         return [r for r in self.records.values() if r.is_live]

@@ -199,7 +199,8 @@ class Sidebar(Vertical):
         options = self.query_one("#configs", OptionList)
         highlighted = options.highlighted
         options.clear_options()
-        options.add_options([Option(p.name, id=str(p)) for p in names])
+        # Text, not a str that Textual would read as markup (a name may hold brackets).
+        options.add_options([Option(Text(p.name), id=str(p)) for p in names])
         if names:
             options.highlighted = min(highlighted or 0, len(names) - 1)
 

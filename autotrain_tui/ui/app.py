@@ -2,9 +2,11 @@
 
 The app composes the screen and routes keys; each flow lives in a module of its own under
 `ui/flows/` — polling (the runs list read every `poll_s` seconds, the queue advanced now and
-then, the system sampler, worker failures as notifications), file flows (open, save,
-reload, new config), launching, and run control (stop, kill, resume, sweeps, clone,
-compare). Every call into the core that can block runs off the UI thread.
+then, custom.py watched, the system sampler, worker failures as notifications), file flows
+(open, save, reload, new config), launching, run control (stop, kill, resume, sweeps,
+clone, compare, the debugging keys) and trusting (nothing imports an untrusted project's
+code). Every call into the core that can block runs off the UI thread; the UI ends when its
+terminal goes away (`ui/terminal.py`).
 
 Start-up is kept to what the first frame shows (the configs, the editor): dialogs, the
 dashboard and its chart, the system sampler and the run summaries are imported or built

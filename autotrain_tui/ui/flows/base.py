@@ -1,8 +1,9 @@
 """What every flow of the app shares: the project, the runs known, the panes, and the
 flows' entry points that other flows call.
 
-The flows (polling, file flows, launching, run control) are mixins of `AppBase`, combined
-into `AutotrainApp`; keeping the shared state here lets each flow be read on its own.
+The flows (polling, file flows, launching, run control, trusting) are mixins of `AppBase`,
+combined into `AutotrainApp`; keeping the shared state here lets each flow be read on its
+own.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import select
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -23,14 +24,20 @@ TERMINAL_GONE_EXIT = 128 + 1
 EXIT_GRACE_S = 10.0
 
 _GONE = select.POLLHUP | select.POLLERR | select.POLLNVAL
+# Linux's poll reports a terminal's hang-up; macOS's refuses terminals (POLLNVAL at once),
+# so there the UI relies on SIGHUP alone, as before.
+WATCHABLE = sys.platform.startswith("linux")
 
 
 def wait_for_hangup(fd: int, stopped: Callable[[], bool], interval_s: float = 0.5) -> bool:
-    """Block until `fd` hangs up, fails or is closed (True), or `stopped()` (False).
+    """Block until `fd` hangs up, fails or is closed (True), or `stopped()` (False); False
+    at once where that cannot be watched (`WATCHABLE`).
 
     No input is read or waited for (the poll asks for no event), only the conditions the
     kernel always reports: this runs beside the reader, never competing with it.
     """
+    if not WATCHABLE:
+        return False
     poller = select.poll()
     poller.register(fd, 0)
     while not stopped():

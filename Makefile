@@ -11,8 +11,9 @@ $(STAMP): pyproject.toml scripts/setup_env.sh
 
 setup: $(STAMP)
 
+# exec: the shell that runs the recipe line gives way to the UI (nothing of it lingers).
 run: $(STAMP)
-	$(BIN)/autotrain-tui .
+	exec $(BIN)/autotrain-tui .
 
 test: $(STAMP)
 	bash scripts/ensure_tmux.sh

@@ -23,6 +23,7 @@ sys.path.insert(0, str(REPO))
 
 from textual.pilot import Pilot  # noqa: E402
 
+from autotrain_tui.core import trust  # noqa: E402
 from autotrain_tui.core.gpus import FAKE_GPU_USED_ENV, FAKE_GPUS_ENV  # noqa: E402
 from autotrain_tui.ui.app import AutotrainApp, make_app  # noqa: E402
 from autotrain_tui.ui.metric_history import MetricHistory  # noqa: E402
@@ -37,8 +38,10 @@ FAILED = "digits-20251125-095000-bbbb"
 
 
 def project_with_runs(root: Path) -> Path:
-    """The shipped project, plus a finished, a failed and a live run (this process's pid)."""
+    """The shipped project, trusted (in this script's own config directory), plus a
+    finished, a failed and a live run (this process's pid)."""
     make_project(root)
+    trust.trust_project(root)
     write_run(root, DONE, "completed", lr=0.003, started_at=T0, log_lines=60)
     write_run(root, FAILED, "failed", lr=0.1, loss_scale=1.4, done=80, started_at=T0 + 200)
     write_run(
@@ -136,6 +139,9 @@ def main() -> int:
     )
     os.environ[FAKE_GPUS_ENV] = "0"
     os.environ.pop(FAKE_GPU_USED_ENV, None)
+    # The scratch projects are trusted in a config directory of this run's own, never the
+    # user's (the editor's full check runs only in a trusted project).
+    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="autotrain-screenshots-")
     DOCS.mkdir(exist_ok=True)
     for name, settle in (
         ("ui-editor.svg", editor_view),

@@ -28,6 +28,17 @@ class RunsRefreshed(Message):
     records: list[RunRecord]
     summaries: dict[str, RunSummary]
     shown: int
+    # Runs whose `run.json` names another id than their directory (a copied run directory):
+    # directory name -> the id recorded. The UI keys every run by its directory name.
+    copies: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class QueueStepped(Message):
+    """The poller tried to advance the queue: `problem` says why it could not (None: it
+    could)."""
+
+    problem: str | None
 
 
 @dataclass
@@ -64,6 +75,7 @@ class QuickChecked(Message):
     path: Path
     generation: int
     problems: list[tuple[int, int, str]]  # (line, col, message), 1-based
+    trusted: bool = True  # the project's code may run: the full check may follow
 
 
 @dataclass
@@ -75,6 +87,7 @@ class FullChecked(Message):
     ok: bool
     lines: list[str] = field(default_factory=list)
     inputs: CheckedInputs | None = None  # what a passing check of the saved file read
+    untrusted: bool = False  # not run: the project is not trusted (any more)
 
 
 @dataclass
@@ -84,6 +97,11 @@ class FileChangedOnDisk(Message):
     path: Path
     known: DiskState | None
     seen: DiskState | None
+
+
+@dataclass
+class CustomChangedOnDisk(Message):
+    """The project's custom.py changed on disk (saved here or anywhere else)."""
 
 
 @dataclass

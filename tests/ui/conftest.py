@@ -33,7 +33,8 @@ def _subprocess_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def ui_project(tmp_path: Path) -> Iterator[Path]:
-    """A copy of the shipped project; every run it starts is killed afterwards."""
+    """A copy of the shipped project, trusted (its code may run); every run it starts is
+    killed afterwards."""
     root = make_project(tmp_path / "project")
     trust.trust_project(root)
     try:

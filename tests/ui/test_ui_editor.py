@@ -34,6 +34,7 @@ async def test_typing_an_error_marks_its_line_then_fix_and_save(ui_project: Path
         editor = app.editor
         await until(pilot, lambda: editor.full_check == "ok", "the full check of the default")
         area = editor.text_area
+        area.focus()  # the sidebar has focus at start
         row = line_of(original, "_target_: mlp") - 1
         col = area.document.get_line(row).index("mlp")
         area.move_cursor((row, col + 3))
@@ -167,11 +168,34 @@ async def test_the_default_config_loading_late_never_takes_an_opened_run_away(
         assert app.editor.path == ui_project / "configs" / "digits.yaml"
         assert app.current_pane == "dashboard"  # the run stays on screen ...
         assert app.focused is app.dashboard.log_panel  # ... and keys still go to its log
-        # Untouched, the same open takes focus, so one key launches the default config.
+        # Untouched, the same open shows the editor and leaves focus in the sidebar, where
+        # single keys act (test_ui_focus.py); one key still launches the default config.
     fresh = make_app(ui_project, sampler=FixedSampler(gpus=False), poll_s=0.5)
     async with fresh.run_test(size=SIZE) as pilot:
         await fresh.panes_mounted()
         await until(pilot, lambda: fresh.editor.path is not None, "the default config loaded")
         await pilot.pause()
         assert fresh.current_pane == "editor"
-        assert fresh.focused is fresh.editor.text_area
+        assert fresh.focused is not None and fresh.focused.id == "configs"
+
+
+async def test_a_custom_py_fixed_on_disk_clears_the_open_configs_error(ui_project: Path) -> None:
+    """The open config's full check imports custom.py: when custom.py changes on disk (fixed
+    in another editor), the config is checked again, with no edit to the config."""
+    custom = ui_project / "custom.py"
+    good = custom.read_text()
+    custom.write_text(good + '\nraise RuntimeError("custom.py is broken")\n')
+    config = ui_project / "configs" / "custom_example.yaml"
+    app = app_for(ui_project)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.panes_mounted()
+        await until(pilot, lambda: app.editor.path is not None, "the default config")
+        app.open_file(config)
+        editor = app.editor
+        await until(pilot, lambda: editor.path == config, "custom_example.yaml open")
+        await until(pilot, lambda: editor.full_check == "failed", "the full check to fail")
+        assert any("custom.py is broken" in message for _, _, message in editor.problems)
+        custom.write_text(good)  # fixed elsewhere
+        await until(pilot, lambda: editor.full_check == "ok", "a re-check with the fixed file")
+        assert not editor.problems
+        assert not editor.is_dirty

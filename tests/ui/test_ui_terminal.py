@@ -40,7 +40,7 @@ ENTRY = Path(sys.executable).parent / "autotrain-tui"
 
 # What the editor shows once the default config is open and its background check is done.
 SETTLED = ("digits.yaml", "configs/digits.yaml", "_target_", "✔ valid")
-# The editor has focus at start; its footer keys (q types a `q` there, ctrl+q quits).
+# The configs list has focus at start, the editor's keys in the footer too (they act there).
 FOOTER_KEYS = ("^s Save", "^r Launch", "^p palette")
 SETTLE_S = 3.0  # quiet time after the last screen change before the screen counts as settled
 IDLE_WINDOW_S = 5.0
@@ -279,7 +279,7 @@ def test_moving_focus_repaints_the_widgets_involved_not_the_screen(
     rows, not a whole frame."""
     pane = ui_in_tmux(120, 40)
     wait_settled(pane, *SETTLED)
-    pane.keys("Tab")  # editor -> filter box
+    pane.keys("BTab")  # configs list (focused at start) -> filter box
     wait_settled(pane)
     before = pane.bytes_written()
     pane.keys("Tab")  # filter box -> configs list

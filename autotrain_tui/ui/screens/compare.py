@@ -20,6 +20,10 @@ from autotrain_tui.ui.messages import MetricsReceived
 from autotrain_tui.ui.metric_history import MetricHistory
 from autotrain_tui.ui.widgets.compare_chart import CompareChart
 
+# The columns of the metrics table: its name column, and each run's `0.0480 (best 0.0480)`.
+_METRIC_COLUMNS = 12
+_RUN_COLUMNS = 22
+
 
 class CompareScreen(Screen[None]):
     """Several runs side by side."""
@@ -44,7 +48,14 @@ class CompareScreen(Screen[None]):
                 yield DataTable(id="compare-diff", cursor_type="row")
         yield Footer()
 
+    def on_resize(self) -> None:
+        # Side by side, each table gets half the width; where a table of these runs would
+        # not fit in half (at 80x24 the second run's column was cut), they stack.
+        wanted = 2 * (_METRIC_COLUMNS + _RUN_COLUMNS * len(self.records))
+        self.query_one("#compare-tables").set_class(self.size.width < wanted, "-stacked")
+
     def on_mount(self) -> None:
+        self.on_resize()
         self.query_one(CompareChart).show(self.records, self.histories)
         diff: DataTable[str] = self.query_one("#compare-diff", DataTable)
         configs = [read_flat_config(r.config_yaml) for r in self.records]

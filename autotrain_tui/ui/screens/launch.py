@@ -46,7 +46,9 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Launch {self.config_name} with overrides:", classes="dialog-text")
+            yield Label(
+                f"Launch {self.config_name} with overrides:", classes="dialog-text", markup=False
+            )
             yield Input(
                 self.value,
                 placeholder="trainer.max_epochs=5 optimizer.lr=1e-3,3e-3",

@@ -23,7 +23,7 @@ class PromptScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question, classes="dialog-text")
+            yield Label(self.question, classes="dialog-text", markup=False)
             yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
             yield Label("enter: OK · escape: cancel", classes="dialog-hint")
 

@@ -4,7 +4,8 @@ As the user types, a debounced quick check runs in a thread worker — the torch
 `recipe.config.check_text` for YAML, `ast.parse` for Python — and its problems are marked
 in the gutter and listed below with their line numbers (F8 jumps to the next). When the quick
 check passes, the full `recipe check` (function references, custom.py) runs in another
-worker on the recovery copy, so it sees exactly the text on screen. Saving is atomic and
+worker on the recovery copy, so it sees exactly the text on screen — only in a trusted
+project, since it imports the project's code (`autotrain_tui.core.trust`). Saving is atomic and
 keeps the text exactly as typed.
 """
 
@@ -22,6 +23,7 @@ from textual.timer import Timer
 from textual.widgets import Label, OptionList, TextArea
 from textual.widgets.option_list import Option
 
+from autotrain_tui.core import trust
 from autotrain_tui.core.errors import InvalidConfigError, ManagerError
 from autotrain_tui.core.project import Project
 from autotrain_tui.ui.editing import (
@@ -80,7 +82,7 @@ class EditorPane(Vertical):
         self.disk_state: DiskState | None = None
         self.generation = 0
         self.problems: list[tuple[int, int, str]] = []
-        self.full_check: str = ""  # "", "checking", "ok", "failed"
+        self.full_check: str = ""  # "", "checking", "ok", "failed", "untrusted"
         self._passed: tuple[int, CheckedInputs] | None = None  # generation, what it read
         self._debounce: Timer | None = None
 
@@ -158,6 +160,10 @@ class EditorPane(Vertical):
             self._debounce.stop()
         self._debounce = self.set_timer(QUICK_CHECK_DELAY_S, self._check_now)
 
+    def recheck(self) -> None:
+        """Check the text again (something the check reads, custom.py, changed on disk)."""
+        self._check_now()
+
     def _check_now(self) -> None:
         if self.path is None:
             return
@@ -172,7 +178,8 @@ class EditorPane(Vertical):
         else:
             discard_recovery(path)
         problems = quick_problems(text, path, self.project.root)
-        self.post_message(QuickChecked(path, generation, problems))
+        trusted = not problems and trust.is_trusted(self.project.root)
+        self.post_message(QuickChecked(path, generation, problems, trusted))
 
     @on(QuickChecked)
     def _quick_checked(self, message: QuickChecked) -> None:
@@ -180,7 +187,9 @@ class EditorPane(Vertical):
         if message.path != self.path or message.generation != self.generation:
             return
         self.problems = message.problems
-        if not self.problems and self.is_config:
+        if not self.problems and self.is_config and not message.trusted:
+            self.full_check = "untrusted"  # the full check imports the project's code
+        elif not self.problems and self.is_config:
             self.full_check = "checking"
             self._full_check(message.path, message.generation, self.is_dirty)
         else:
@@ -192,6 +201,9 @@ class EditorPane(Vertical):
         target = recovery_path(path) if dirty and recovery_path(path).is_file() else path
         # Read before the check, so that a change made while it runs shows at launch.
         inputs = CheckedInputs.read(path, self.project.custom_py) if target == path else None
+        if not trust.is_trusted(self.project.root):  # untrusted since the quick check
+            self.post_message(FullChecked(path, generation, False, untrusted=True))
+            return
         try:
             self.project.check_config(target)
         except InvalidConfigError as error:
@@ -206,8 +218,12 @@ class EditorPane(Vertical):
         message.stop()
         if message.path != self.path or message.generation != self.generation:
             return
-        self.full_check = "ok" if message.ok else "failed"
         self._passed = None
+        if message.untrusted:
+            self.full_check = "untrusted"
+            self._show_problems()
+            return
+        self.full_check = "ok" if message.ok else "failed"
         if message.ok and message.inputs is not None:
             self._passed = (message.generation, message.inputs)
         self.problems = parse_located(message.lines)
@@ -253,9 +269,17 @@ class EditorPane(Vertical):
             status.append(" · checking…", style="dim")
         elif self.full_check == "ok":
             status.append(" · ✔ valid", style="green")
+        elif self.full_check == "untrusted":
+            status.append(" · untrusted project: quick check only — T to trust", style="yellow")
         elif self.is_config and self.full_check == "":
             status.append(" · ✔ quick check", style="green")
         self.query_one("#editor-status", Label).update(status)
+
+    def go_to_line(self, line: int) -> None:
+        """The cursor at the start of `line` (1-based), centred, the editor focused."""
+        area = self.text_area
+        area.move_cursor((max(0, min(line, area.document.line_count) - 1), 0), center=True)
+        area.focus()
 
     def jump_to_problem(self, index: int) -> None:
         line, col, _ = self.problems[index]

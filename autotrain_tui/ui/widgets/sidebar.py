@@ -40,12 +40,58 @@ def run_elapsed(record: RunRecord, now: float) -> float | None:
     return record.elapsed_s(now)
 
 
-def run_line(record: RunRecord, summary: RunSummary | None, now: float, marked: bool) -> Text:
-    """Two lines: glyph and id; then progress, elapsed time and the key metric."""
+# The columns a run id has in the runs list (sidebar, less its border, the mark and status
+# glyph, and a one-column scrollbar): `digits-20251125-094640-a3f9` fits whole.
+RUN_ID_WIDTH = 27
+_ID_TAIL = 20  # `20251125-094640-a3f9`: the part that tells runs of one config apart
+
+
+def fit_run_id(run_id: str, width: int = RUN_ID_WIDTH) -> str:
+    """`run_id` in `width` columns, cut in the middle so its distinguishing tail stays."""
+    if len(run_id) <= width:
+        return run_id
+    head = max(1, width - _ID_TAIL - 1)
+    return run_id[:head] + "…" + run_id[-(width - head - 1) :]
+
+
+def sweep_points(records: Sequence[RunRecord]) -> dict[str, str]:
+    """For each run of a sweep, the overrides that set it apart from the sweep's other runs
+    (all of its overrides when it is the only one listed): run id -> `k=v k=v`."""
+    by_sweep: dict[str, list[tuple[str, dict[str, str]]]] = {}
+    for record in records:
+        if record.sweep is not None and record.overrides:
+            pairs = dict(o.split("=", 1) for o in record.overrides if "=" in o)
+            by_sweep.setdefault(record.sweep, []).append((record.id, pairs))
+    out: dict[str, str] = {}
+    for runs in by_sweep.values():
+        keys = list(dict.fromkeys(k for _, pairs in runs for k in pairs))
+        if len(runs) > 1:
+            keys = [k for k in keys if len({pairs.get(k) for _, pairs in runs}) > 1]
+        for run_id, pairs in runs:
+            shown = [f"{k}={pairs[k]}" for k in keys if k in pairs]
+            if shown:
+                out[run_id] = " ".join(shown)
+    return out
+
+
+def run_line(
+    record: RunRecord,
+    summary: RunSummary | None,
+    now: float,
+    marked: bool,
+    recorded_id: str | None = None,
+    point: str | None = None,
+) -> Text:
+    """Two lines: glyph and id; then progress, elapsed time and the key metric.
+
+    A third line for a sweep's run says its `point` (the overrides that set it apart, so
+    two points never look alike); for a copied run directory, `recorded_id` is the id its
+    `run.json` names when that is not its directory's.
+    """
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append("+" if marked else " ", style="bold yellow")
     text.append(STATUS_GLYPH[record.status], style=STATUS_STYLE[record.status])
-    text.append(f" {record.id}\n", style="bold" if marked else "")
+    text.append(f" {fit_run_id(record.id)}\n", style="bold" if marked else "")
     details = []
     if summary is not None and summary.progress.epoch is not None:
         epochs = summary.progress.max_epochs
@@ -58,6 +104,11 @@ def run_line(record: RunRecord, summary: RunSummary | None, now: float, marked: 
     if summary is not None and summary.metric and summary.value is not None:
         details.append(f"{short_metric_name(summary.metric)} {number(summary.value)}")
     text.append("   " + " ".join(details), style="dim")
+    if point:
+        text.append(f"\n   {point}", style="cyan")
+    if recorded_id is not None:  # a line of its own: the sidebar is narrow
+        tail = recorded_id if len(recorded_id) <= 16 else "…" + recorded_id[-15:]
+        text.append(f"\n   ⚠ copy of {tail}", style="yellow")
     return text
 
 
@@ -82,6 +133,7 @@ class Sidebar(Vertical):
         self.configs: list[Path] = []
         self.records: list[RunRecord] = []
         self.summaries: dict[str, RunSummary] = {}
+        self.copies: dict[str, str] = {}
         self.marked: set[str] = set()
         self.now = 0.0
         self.limit = MAX_RUNS_SHOWN
@@ -110,11 +162,13 @@ class Sidebar(Vertical):
         summaries: dict[str, RunSummary],
         now: float,
         limit: int = MAX_RUNS_SHOWN,
+        copies: dict[str, str] | None = None,
     ) -> None:
         """List `records` (newest first), at most `limit` of them (the first poll lists a
         screenful: the list measures every line it is given)."""
         self.records = list(records)
         self.summaries = summaries
+        self.copies = copies or {}
         self.now = now
         self.limit = min(limit, MAX_RUNS_SHOWN)
         self.marked &= {r.id for r in records}
@@ -143,7 +197,8 @@ class Sidebar(Vertical):
         options = self.query_one("#configs", OptionList)
         highlighted = options.highlighted
         options.clear_options()
-        options.add_options([Option(p.name, id=str(p)) for p in names])
+        # Text, not a str that Textual would read as markup (a name may hold brackets).
+        options.add_options([Option(Text(p.name), id=str(p)) for p in names])
         if names:
             options.highlighted = min(highlighted or 0, len(names) - 1)
 
@@ -159,8 +214,19 @@ class Sidebar(Vertical):
             self._shown_title = title
             self.query_one("#runs-title", Label).update(title)
         hidden = max(0, len(shown) - self.limit)
+        points = sweep_points(self.records)
         lines = [
-            (r.id, run_line(r, self.summaries.get(r.id), self.now, r.id in self.marked))
+            (
+                r.id,
+                run_line(
+                    r,
+                    self.summaries.get(r.id),
+                    self.now,
+                    r.id in self.marked,
+                    self.copies.get(r.id),
+                    points.get(r.id),
+                ),
+            )
             for r in shown[: self.limit]
         ]
         if hidden:
@@ -190,6 +256,12 @@ class Sidebar(Vertical):
             runs.highlighted = ids.index(previous)
         elif ids:
             runs.highlighted = 0
+
+    def highlight_config(self, path: Path) -> None:
+        """Put the configs list's cursor on `path` (the file the editor shows), if listed."""
+        options = self.query_one("#configs", OptionList)
+        if self._shown_configs is not None and str(path) in self._shown_configs:
+            options.highlighted = self._shown_configs.index(str(path))
 
     @on(OptionList.OptionSelected, "#configs")
     def _config_chosen(self, event: OptionList.OptionSelected) -> None:

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-from ui import make_project, socket_path, write_fake_run
+from ui import BENCH_CONFIG_HOME, make_project, socket_path, write_fake_run
 
 from autotrain_tui.core.groups import group_members
 from autotrain_tui.core.runs import process_matches, read_run
@@ -137,7 +137,10 @@ class TmuxServer:
 
 def environment(truecolor: bool) -> str:
     colour = "COLORTERM=truecolor" if truecolor else "-u COLORTERM"
-    return f"env {colour} TERM=xterm-256color PYTHONPATH={shlex.quote(str(REPO))}"
+    return (
+        f"env {colour} TERM=xterm-256color PYTHONPATH={shlex.quote(str(REPO))} "
+        f"XDG_CONFIG_HOME={shlex.quote(BENCH_CONFIG_HOME)}"
+    )
 
 
 def ui_command(truecolor: bool) -> str:

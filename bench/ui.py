@@ -48,7 +48,13 @@ WIDTH, HEIGHT = 120, 40
 FLOOD_RATE = 10_000
 TENSORBOARD_RELOAD_S = 5.0  # TensorBoard's default --reload_interval: a reference, not measured
 # Both apps start as an installed program does after its first start: bytecode cached.
-ENV = "-u PYTHONDONTWRITEBYTECODE TERM=xterm-256color COLORTERM=truecolor"
+# The scratch projects are trusted (so the editor's full check runs, as for a user) in a
+# config directory of the benchmark's own, never the user's.
+BENCH_CONFIG_HOME = tempfile.mkdtemp(prefix="autotrain-bench-config-")
+ENV = (
+    "-u PYTHONDONTWRITEBYTECODE TERM=xterm-256color COLORTERM=truecolor "
+    f"XDG_CONFIG_HOME={shlex.quote(BENCH_CONFIG_HOME)}"
+)
 POLL_S = 0.005  # between two capture-pane calls while waiting for a change
 _LOG_TIME = re.compile(r"t=(\d+\.\d+)")
 
@@ -199,7 +205,23 @@ def make_project(root: Path) -> Path:
     shutil.copy(REPO / "custom.py", root / "custom.py")
     (root / "examples").symlink_to(REPO / "examples")
     (root / "runs").mkdir()
+    trust_in_bench_config(root)
     return root
+
+
+def trust_in_bench_config(root: Path) -> None:
+    """Trust `root` in the benchmark's own config directory (see BENCH_CONFIG_HOME)."""
+    from autotrain_tui.core import trust
+
+    saved = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = BENCH_CONFIG_HOME
+    try:
+        trust.trust_project(root)
+    finally:
+        if saved is None:
+            del os.environ["XDG_CONFIG_HOME"]
+        else:
+            os.environ["XDG_CONFIG_HOME"] = saved
 
 
 def write_fake_run(

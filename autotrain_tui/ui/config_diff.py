@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
+from recipe.config import ConfigError, read_config
 
 MISSING = "—"
 
@@ -27,15 +27,16 @@ def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def read_flat_config(path: Path) -> dict[str, Any]:
+    """A run's config as dotted keys; {} for one that cannot be read or parsed.
+
+    Read through the recipe's bounded parser: a run directory may be a copy from anywhere,
+    and an alias bomb in its config.yaml must not hang the compare screen or grow the UI.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except (FileNotFoundError, UnicodeDecodeError):
+        source = read_config(str(path))
+    except ConfigError:  # missing, unreadable, oversized, not YAML: no keys to compare
         return {}
-    try:
-        data = YAML(typ="safe").load(text)
-    except Exception:  # a config that does not parse has no keys to compare
-        return {}
-    return flatten(data)
+    return flatten(source.data)
 
 
 def differing_keys(configs: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[str]]]:

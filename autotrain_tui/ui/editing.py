@@ -16,6 +16,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from autotrain_tui.core.atomic import current_umask
+
 RECOVERY_SUFFIX = ".autotrain-recovery"
 
 
@@ -77,7 +79,8 @@ def save_text(path: Path, text: str) -> DiskState:
             handle.write(text.encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp_name, mode if mode is not None else 0o644)
+        # A new file gets what any program's would: 0666 less the user's umask.
+        os.chmod(tmp_name, mode if mode is not None else 0o666 & ~current_umask())
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

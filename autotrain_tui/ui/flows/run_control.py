@@ -257,7 +257,10 @@ class RunControl(AppBase):
 
         marked = [self.records[i] for i in self.sidebar.marked if i in self.records]
         if len(marked) < 2:
-            marked = [r for r in self.records.values() if r.started_at is not None][:2]
+            # Runs that have trained: a resumed run waiting in the queue has no started_at
+            # for now, but its time so far is kept in elapsed_before_s.
+            ran = [r for r in self.records.values() if r.started_at or r.elapsed_before_s]
+            marked = ran[:2]
         if len(marked) < 2:
             self.notify("mark two or more runs with space to compare them", severity="warning")
             return

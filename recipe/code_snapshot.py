@@ -21,6 +21,8 @@ import subprocess
 import sys
 from typing import Any
 
+from recipe.io import atomic_write_bytes  # torch-free, like this module
+
 CUSTOM_COPY = "custom.py"
 CODE_FILE = "code.json"
 GIT_TIMEOUT_S = 10.0
@@ -51,21 +53,6 @@ def git_state(project_dir: str) -> dict[str, Any] | None:
     return {"commit": commit.strip(), "dirty": None if status is None else bool(status.strip())}
 
 
-def _write_atomic(path: str, data: bytes) -> None:
-    # Not recipe.io: that module is the trainer's; this one must stay importable alone.
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def snapshot_code(project_dir: str, custom: str, run_dir: str) -> dict[str, Any]:
     """Copy `project_dir/custom` to `run_dir/custom.py` and write `run_dir/code.json`.
 
@@ -88,10 +75,10 @@ def snapshot_code(project_dir: str, custom: str, run_dir: str) -> dict[str, Any]
     except FileNotFoundError:
         data = None
     if data is not None:
-        _write_atomic(os.path.join(run_dir, CUSTOM_COPY), data)
+        atomic_write_bytes(os.path.join(run_dir, CUSTOM_COPY), data)
         record.update(copied=True, sha256=hashlib.sha256(data).hexdigest())
     text = json.dumps(record, indent=2, sort_keys=True) + "\n"
-    _write_atomic(os.path.join(run_dir, CODE_FILE), text.encode("utf-8"))
+    atomic_write_bytes(os.path.join(run_dir, CODE_FILE), text.encode("utf-8"))
     return record
 
 

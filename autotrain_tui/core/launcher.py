@@ -202,71 +202,44 @@ def create_run(
     else:  # pragma: no cover - 100 collisions of 16 random bits within one second
         raise ManagerError(f"cannot create a unique run directory under {runs_dir}")
     try:
-        return _fill_run_dir(
-            root,
-            run_dir,
-            run_id,
-            config,
-            config_text,
-            overrides,
-            python=python,
-            recipe_module=recipe_module,
+        write_atomic(run_dir / CONFIG_YAML, config_text)
+        # The code the run is launched with (custom.py and the project's commit), kept in the
+        # run directory so predict and resume work from anywhere and after edits. The module
+        # is torch-free; a recipe without it (a stand-in) records nothing here.
+        try:
+            snapshot = importlib.import_module(f"{recipe_module}.code_snapshot")
+        except ImportError:
+            snapshot = None
+        if snapshot is not None:
+            custom = snapshot.custom_from_text(config_text)
+            try:
+                snapshot.snapshot_code(str(root), custom, str(run_dir))
+            except OSError as error:
+                raise ManagerError(f"cannot copy {custom} into {run_dir}: {error}") from error
+        run_rel = display_path(run_dir, root)
+        now = time.time()
+        record = RunRecord(
+            id=run_id,
+            run_dir=run_dir,
+            status=RunStatus.QUEUED,
+            config=display_path(config, root),
+            overrides=tuple(overrides),
+            command=tuple(train_command(python, recipe_module, run_rel)),
+            cwd=str(root.resolve()),
+            host=socket.gethostname(),
             gpus_requested=gpus_requested,
             sweep=sweep,
+            created_at=now,
+            queue_order=now,
         )
+        with run_lock(run_dir):
+            write_run(record)
+        return record
     except BaseException:
         # A run directory half made (a full disk, a read-only file) would be listed as a
         # broken run forever: nothing of it stays.
         shutil.rmtree(run_dir, ignore_errors=True)
         raise
-
-
-def _fill_run_dir(
-    root: Path,
-    run_dir: Path,
-    run_id: str,
-    config: Path,
-    config_text: str,
-    overrides: Sequence[str],
-    *,
-    python: str,
-    recipe_module: str,
-    gpus_requested: int,
-    sweep: str | None,
-) -> RunRecord:
-    write_atomic(run_dir / CONFIG_YAML, config_text)
-    # The code the run is launched with (custom.py and the project's commit), kept in the
-    # run directory so predict and resume work from anywhere and after edits. The module
-    # is torch-free; a recipe without it (a stand-in) records nothing here.
-    try:
-        snapshot = importlib.import_module(f"{recipe_module}.code_snapshot")
-    except ImportError:
-        snapshot = None
-    if snapshot is not None:
-        custom = snapshot.custom_from_text(config_text)
-        try:
-            snapshot.snapshot_code(str(root), custom, str(run_dir))
-        except OSError as error:
-            raise ManagerError(f"cannot copy {custom} into {run_dir}: {error}") from error
-    run_rel = display_path(run_dir, root)
-    now = time.time()
-    record = RunRecord(
-        id=run_id,
-        run_dir=run_dir,
-        status=RunStatus.QUEUED,
-        config=display_path(config, root),
-        overrides=tuple(overrides),
-        command=tuple(train_command(python, recipe_module, run_rel)),
-        cwd=str(root.resolve()),
-        host=socket.gethostname(),
-        gpus_requested=gpus_requested,
-        sweep=sweep,
-        created_at=now,
-        queue_order=now,
-    )
-    with run_lock(run_dir):
-        write_run(record)
-    return record
 
 
 def spawn_supervisor(record: RunRecord, python: str = sys.executable) -> None:

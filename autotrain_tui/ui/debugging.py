@@ -9,6 +9,8 @@ in a terminal to stop there.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shlex
@@ -64,3 +66,26 @@ def last_traceback_location(log: Path, project_root: Path) -> tuple[Path, int] |
         if path.name == "custom.py" or path.suffix in (".yaml", ".yml"):
             found = (path, int(match["line"]))
     return found
+
+
+def project_file_for(path: Path, run_dir: Path) -> tuple[Path, bool]:
+    """Where to edit a traceback frame: the project's own file for the run's copy of it.
+
+    A run imports the copy of custom.py kept in its run directory (so it runs the code it
+    was launched with), so its tracebacks name `runs/<id>/custom.py`; the user means to fix
+    the project's file that copy came from (code.json says which). Returns that path and
+    whether the project's file has changed since the copy (its lines may have moved).
+    """
+    try:
+        if path.resolve() != (run_dir / "custom.py").resolve():
+            return path, False
+        record = json.loads((run_dir / "code.json").read_text(encoding="utf-8"))
+        source = Path(record["project_dir"]) / record["custom"]
+        copied = (run_dir / "custom.py").read_bytes()
+    except (OSError, ValueError, KeyError, TypeError):
+        return path, False
+    try:
+        changed = hashlib.sha256(source.read_bytes()).digest() != hashlib.sha256(copied).digest()
+    except OSError:
+        return path, False  # the project's file is gone: the copy is what there is
+    return source, changed

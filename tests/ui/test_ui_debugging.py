@@ -5,12 +5,13 @@ run in a shell, fails the same way."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
 from autotrain_tui.core.runs import RunStatus, read_run
 from autotrain_tui.ui.app import make_app
-from autotrain_tui.ui.debugging import last_traceback_location
+from autotrain_tui.ui.debugging import last_traceback_location, project_file_for
 from tests.ui.fixtures import FixedSampler
 from tests.ui.test_ui_runs import SIZE, until
 
@@ -92,3 +93,24 @@ def test_the_last_traceback_through_the_users_files_wins(tmp_path: Path) -> None
     assert last_traceback_location(log, tmp_path) == (tmp_path / "custom.py", 12)
     log.write_text("no traceback here\n")
     assert last_traceback_location(log, tmp_path) is None
+
+
+def test_a_frame_in_the_runs_copy_of_custom_py_opens_the_projects_file(tmp_path: Path) -> None:
+    """A run imports its own copy of custom.py, so its tracebacks name runs/<id>/custom.py;
+    `g` opens the project's file that copy came from, saying when it has changed since."""
+    project = tmp_path / "project"
+    run_dir = project / "runs" / "r1"
+    run_dir.mkdir(parents=True)
+    (project / "custom.py").write_text("x = 1\n")
+    (run_dir / "custom.py").write_text("x = 1\n")
+    (run_dir / "code.json").write_text(
+        json.dumps({"project_dir": str(project), "custom": "custom.py"})
+    )
+    assert project_file_for(run_dir / "custom.py", run_dir) == (project / "custom.py", False)
+    (project / "custom.py").write_text("# edited since\nx = 1\n")
+    assert project_file_for(run_dir / "custom.py", run_dir) == (project / "custom.py", True)
+    # A frame elsewhere is left as it is; a run without code.json keeps its copy.
+    config = project / "configs" / "a.yaml"
+    assert project_file_for(config, run_dir) == (config, False)
+    (run_dir / "code.json").unlink()
+    assert project_file_for(run_dir / "custom.py", run_dir) == (run_dir / "custom.py", False)

@@ -221,11 +221,15 @@ class RunControl(AppBase):
     @work(group="traceback", exclusive=True, name="open traceback", exit_on_error=False)
     async def _open_traceback(self, record: RunRecord) -> None:
         """Open the custom.py or config line where the run's last traceback passed."""
-        from autotrain_tui.ui.debugging import last_traceback_location
+        from autotrain_tui.ui.debugging import last_traceback_location, project_file_for
 
         found = await asyncio.to_thread(
             last_traceback_location, record.stdout_log, self.project.root
         )
+        changed = False
+        if found is not None:
+            source, changed = await asyncio.to_thread(project_file_for, found[0], record.run_dir)
+            found = (source, found[1])
         if found is None:
             self.notify(
                 f"{record.id}: no traceback through custom.py or a config in its log",
@@ -236,7 +240,15 @@ class RunControl(AppBase):
         if not path.is_file():
             self.notify(f"{path} (line {line}) is no longer there", severity="warning")
             return
-        self.notify(f"{self._shown(path)}:{line}, from {record.id}'s traceback", timeout=5)
+        if changed:
+            self.notify(
+                f"{self._shown(path)} changed since {record.id} ran: line {line} is where "
+                f"the error was in the run's copy (runs/{record.run_dir.name}/custom.py)",
+                severity="warning",
+                timeout=8,
+            )
+        else:
+            self.notify(f"{self._shown(path)}:{line}, from {record.id}'s traceback", timeout=5)
         self.open_file(path, line=line)
 
     def action_search_log(self) -> None:

@@ -16,20 +16,16 @@ import stat
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from autotrain_tui.core import control, launcher, queue
 from autotrain_tui.core.atomic import write_atomic
 from autotrain_tui.core.config_gate import ConfigGate
 from autotrain_tui.core.errors import (
-    AmbiguousRunError,
     ManagerError,
     ProjectNotWritableError,
     RunIsLiveError,
-    UnknownRunError,
     describe_os_error,
     writes_project,
 )
@@ -48,6 +44,7 @@ from autotrain_tui.core.runs import (
     reconcile,
 )
 from autotrain_tui.core.sweep import expand_grid, new_sweep_id
+from autotrain_tui.core.sweep_actions import SweepActions, SweepSummary
 from autotrain_tui.core.tail import LineTail, MetricsTail
 
 _CONFIG_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
@@ -55,21 +52,7 @@ _CONFIG_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 __all__ = ["Project", "QueueSettings", "SweepSummary"]
 
 
-@dataclass(frozen=True)
-class SweepSummary:
-    """A sweep as listed: its runs and how many are in each status."""
-
-    id: str
-    config: str | None
-    run_ids: tuple[str, ...]
-    counts: tuple[tuple[str, int], ...]  # (status, count), in RunStatus order
-    created_at: float | None
-
-    def count(self, status: RunStatus) -> int:
-        return dict(self.counts).get(status.value, 0)
-
-
-class Project(ConfigGate):
+class Project(ConfigGate, SweepActions):
     """A project directory and everything a user can do to its runs."""
 
     def __init__(
@@ -271,70 +254,6 @@ class Project(ConfigGate):
         queue.write_settings(self.runs_dir, settings)
         return self.advance_queue()
 
-    # ---- sweeps ----------------------------------------------------------------------------
-
-    def list_sweeps(self) -> list[SweepSummary]:
-        """Every sweep with its runs, newest first."""
-        by_sweep: dict[str, list[RunRecord]] = {}
-        for record in self.list_runs():
-            if record.sweep:
-                by_sweep.setdefault(record.sweep, []).append(record)
-        summaries = [_summarise(sweep_id, runs) for sweep_id, runs in by_sweep.items()]
-        summaries.sort(key=lambda s: (s.created_at or 0.0, s.id), reverse=True)
-        return summaries
-
-    def resolve_sweep_id(self, ref: str) -> str:
-        ids = sorted({s.id for s in self.list_sweeps()})
-        if ref in ids:
-            return ref
-        matches = [i for i in ids if i.startswith(ref)]
-        if not matches:
-            raise UnknownRunError(f"no sweep matches {ref!r}")
-        if len(matches) > 1:
-            raise AmbiguousRunError(f"{ref!r} matches {len(matches)} sweeps: {', '.join(matches)}")
-        return matches[0]
-
-    def get_sweep(self, ref: str) -> SweepSummary:
-        sweep_id = self.resolve_sweep_id(ref)
-        return _summarise(sweep_id, self.list_runs(sweep=sweep_id))
-
-    def stop_sweep(
-        self,
-        ref: str,
-        *,
-        kill: bool = False,
-        grace_s: float = control.DEFAULT_GRACE_S,
-        wait: bool = False,
-    ) -> list[RunRecord]:
-        """Stop (or kill) every live run of a sweep; queued ones first, so none starts."""
-        sweep_id = self.resolve_sweep_id(ref)
-        runs = self.list_runs(sweep=sweep_id)
-        ordered = [r for r in runs if r.status is RunStatus.QUEUED] + [
-            r for r in runs if r.status is RunStatus.RUNNING
-        ]
-        results = []
-        for record in ordered:
-            try:
-                results.append(self._stop(record, kill=kill, grace_s=grace_s, wait=wait))
-            except ManagerError:
-                results.append(self.get_run(record.run_dir.name))  # it ended meanwhile
-        return results
-
-    @writes_project
-    def resume_sweep(self, ref: str) -> list[RunRecord]:
-        """Resume every stopped, failed or lost run of a sweep (through the queue)."""
-        sweep_id = self.resolve_sweep_id(ref)
-        resumed = []
-        runs = sorted(self.list_runs(sweep=sweep_id), key=queue.queue_sort_key)
-        for record in runs:
-            if record.status in (RunStatus.STOPPED, RunStatus.FAILED, RunStatus.LOST):
-                self._require_resume_trust(record)
-        for record in runs:
-            if record.status in (RunStatus.STOPPED, RunStatus.FAILED, RunStatus.LOST):
-                resumed.append(self._requeue_for_resume(record))
-        self.advance_queue()
-        return [read_run(r.run_dir) for r in resumed]
-
     # ---- control ---------------------------------------------------------------------------
 
     def stop(
@@ -474,19 +393,6 @@ class Project(ConfigGate):
 def queue_start_now(project: Project, record: RunRecord) -> RunRecord:
     """Start `record` now through the queue's lock (GPUs never double-assigned)."""
     return queue.start_now(project.runs_dir, project.inventory, record, project._start)
-
-
-def _summarise(sweep_id: str, runs: Sequence[RunRecord]) -> SweepSummary:
-    counts = Counter(r.status.value for r in runs)
-    ordered = tuple((s.value, counts[s.value]) for s in RunStatus if counts[s.value])
-    created = min((r.created_at for r in runs if r.created_at is not None), default=None)
-    return SweepSummary(
-        id=sweep_id,
-        config=runs[0].config if runs else None,
-        run_ids=tuple(r.id for r in sorted(runs, key=queue.queue_sort_key)),
-        counts=ordered,
-        created_at=created,
-    )
 
 
 def _escalate_later(record: RunRecord, grace_s: float) -> None:

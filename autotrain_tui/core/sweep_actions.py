@@ -1,0 +1,128 @@
+"""Sweeps as a whole: listing them, and stopping or resuming all of a sweep's runs.
+
+`Project` inherits these (a sweep's runs are ordinary runs sharing a `sweep` id in their
+run.json); they live apart so the facade stays readable. Expanding a grid into runs is
+`core.sweep`; launching them is `Project.sweep`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from autotrain_tui.core import control, queue
+from autotrain_tui.core.errors import (
+    AmbiguousRunError,
+    ManagerError,
+    UnknownRunError,
+    writes_project,
+)
+from autotrain_tui.core.runs import RunRecord, RunStatus, read_run
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    """A sweep as listed: its runs and how many are in each status."""
+
+    id: str
+    config: str | None
+    run_ids: tuple[str, ...]
+    counts: tuple[tuple[str, int], ...]  # (status, count), in RunStatus order
+    created_at: float | None
+
+    def count(self, status: RunStatus) -> int:
+        return dict(self.counts).get(status.value, 0)
+
+
+class SweepActions:
+    """The sweep-wide actions of `Project`, over the run methods it provides."""
+
+    if TYPE_CHECKING:  # provided by Project
+
+        def list_runs(
+            self, status: RunStatus | Iterable[RunStatus] | None = None, sweep: str | None = None
+        ) -> list[RunRecord]: ...
+        def get_run(self, ref: str) -> RunRecord: ...
+        def advance_queue(self) -> list[RunRecord]: ...
+        def _stop(
+            self, record: RunRecord, *, kill: bool, grace_s: float, wait: bool
+        ) -> RunRecord: ...
+        def _require_resume_trust(self, record: RunRecord) -> None: ...
+        def _requeue_for_resume(self, record: RunRecord) -> RunRecord: ...
+
+    def list_sweeps(self) -> list[SweepSummary]:
+        """Every sweep with its runs, newest first."""
+        by_sweep: dict[str, list[RunRecord]] = {}
+        for record in self.list_runs():
+            if record.sweep:
+                by_sweep.setdefault(record.sweep, []).append(record)
+        summaries = [_summarise(sweep_id, runs) for sweep_id, runs in by_sweep.items()]
+        summaries.sort(key=lambda s: (s.created_at or 0.0, s.id), reverse=True)
+        return summaries
+
+    def resolve_sweep_id(self, ref: str) -> str:
+        ids = sorted({s.id for s in self.list_sweeps()})
+        if ref in ids:
+            return ref
+        matches = [i for i in ids if i.startswith(ref)]
+        if not matches:
+            raise UnknownRunError(f"no sweep matches {ref!r}")
+        if len(matches) > 1:
+            raise AmbiguousRunError(f"{ref!r} matches {len(matches)} sweeps: {', '.join(matches)}")
+        return matches[0]
+
+    def get_sweep(self, ref: str) -> SweepSummary:
+        sweep_id = self.resolve_sweep_id(ref)
+        return _summarise(sweep_id, self.list_runs(sweep=sweep_id))
+
+    def stop_sweep(
+        self,
+        ref: str,
+        *,
+        kill: bool = False,
+        grace_s: float = control.DEFAULT_GRACE_S,
+        wait: bool = False,
+    ) -> list[RunRecord]:
+        """Stop (or kill) every live run of a sweep; queued ones first, so none starts."""
+        sweep_id = self.resolve_sweep_id(ref)
+        runs = self.list_runs(sweep=sweep_id)
+        ordered = [r for r in runs if r.status is RunStatus.QUEUED] + [
+            r for r in runs if r.status is RunStatus.RUNNING
+        ]
+        results = []
+        for record in ordered:
+            try:
+                results.append(self._stop(record, kill=kill, grace_s=grace_s, wait=wait))
+            except ManagerError:
+                results.append(self.get_run(record.run_dir.name))  # it ended meanwhile
+        return results
+
+    @writes_project
+    def resume_sweep(self, ref: str) -> list[RunRecord]:
+        """Resume every stopped, failed or lost run of a sweep (through the queue)."""
+        sweep_id = self.resolve_sweep_id(ref)
+        resumed = []
+        runs = sorted(self.list_runs(sweep=sweep_id), key=queue.queue_sort_key)
+        for record in runs:
+            if record.status in (RunStatus.STOPPED, RunStatus.FAILED, RunStatus.LOST):
+                self._require_resume_trust(record)
+        for record in runs:
+            if record.status in (RunStatus.STOPPED, RunStatus.FAILED, RunStatus.LOST):
+                resumed.append(self._requeue_for_resume(record))
+        self.advance_queue()
+        return [read_run(r.run_dir) for r in resumed]
+
+
+def _summarise(sweep_id: str, runs: Sequence[RunRecord]) -> SweepSummary:
+    counts = Counter(r.status.value for r in runs)
+    ordered = tuple((s.value, counts[s.value]) for s in RunStatus if counts[s.value])
+    created = min((r.created_at for r in runs if r.created_at is not None), default=None)
+    return SweepSummary(
+        id=sweep_id,
+        config=runs[0].config if runs else None,
+        run_ids=tuple(r.id for r in sorted(runs, key=queue.queue_sort_key)),
+        counts=ordered,
+        created_at=created,
+    )

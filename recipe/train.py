@@ -109,6 +109,7 @@ def run_training(
         RecipeCheckpoint,
         ThrottledTensorBoardLogger,
     )
+    from recipe.config.data_values import fill_config
     from recipe.data import DataBundle, DataError, make_loader
     from recipe.ddp_local import keep_ddp_on_loopback
     from recipe.lr_finder import find_lr, report
@@ -140,6 +141,7 @@ def run_training(
         "preprocess": bundle.preprocess,
     }
     atomic_write_json(os.path.join(run_dir, PREDICT_FILE), data_info)
+    cfg = fill_config(cfg, data_info)  # ${data.num_classes} and the like, now known
 
     module = RecipeModule(cfg, data_info)
     module.train_transform = bundle.train_transform

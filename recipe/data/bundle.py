@@ -49,6 +49,9 @@ class DataBundle:
     # Batch-level augmentation for training inputs only (e.g. `ImageAugment`); it
     # returns a new tensor and never modifies its argument.
     train_transform: Callable[[Tensor], Tensor] | None = field(default=None, compare=False)
+    # A fitted scikit-learn transformer the raw inputs go through first (a CSV with text
+    # columns or missing values, recipe.data.tables); train saves it in the run directory.
+    fitted_preprocess: Any = field(default=None, compare=False)
 
 
 def resolve_task(y: np.ndarray, task: str, source: str) -> Task:

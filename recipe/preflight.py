@@ -6,7 +6,9 @@ after the first epoch; `trainer.freeze_module` naming no submodule failed at the
 epoch's start. Which metrics a run logs depends on its task, which only the built data
 knows; what a model holds, only the built model. So the full check (`recipe check`, and
 `train` before it lays out a run directory) builds them — only when the config names a
-metric or freezes a module, so the common check stays as light as it was.
+metric or freezes a module, so the common check stays as light as it was. A config using
+`${data.num_classes}` and the like (recipe.config.data_values) has the data built too: the
+check says which of them this data cannot give, and checks the values' types.
 """
 
 from __future__ import annotations
@@ -167,12 +169,12 @@ def _late_type_problems(
     from recipe.registry import check_signature, resolve_target
 
     problems = []
+    seen: set[Path] = set()
     for path, _ in late:
-        if len(path) < 2:
+        ref_path: Path = path[:2] if path[0] == "callbacks" else path[:1]
+        if len(path) <= len(ref_path) or path[: len(ref_path) + 1] in seen:
             continue
-        ref_path: Path = path[:2] if path[0] in ("callbacks",) else path[:1]
-        if path[0] == "callbacks" and len(path) < 3:
-            continue
+        seen.add(path[: len(ref_path) + 1])
         ref: Any = config.data
         for part in ref_path:
             ref = ref[part]

@@ -162,3 +162,16 @@ def test_a_model_needing_a_data_value_is_told_which(project: Path) -> None:
         "Needs() needs argument 'num_classes'; add 'num_classes: ${data.num_classes}'"
         in result.stderr
     )
+
+
+def test_a_data_value_of_the_wrong_type_is_a_check_problem(project: Path) -> None:
+    path = write(
+        project,
+        "names.yaml",
+        "data: digits\nmodel:\n  _target_: nets.Needs\n  num_classes: ${data.class_names}\n",
+    )
+    result = run_recipe(["check", path], project)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0].startswith(
+        "configs/names.yaml:4:16: Needs() argument 'num_classes' "
+    )

@@ -56,7 +56,9 @@ BUILTINS: dict[str, dict[str, str]] = {
     },
 }
 
-# Arguments the recipe supplies itself when the target accepts them (not the user's to set).
+# Arguments the recipe supplies itself when the target names them as parameters (never
+# through **kwargs; not the user's to set). Other values of the data are mapped by the
+# user: `num_classes: ${data.num_classes}` (recipe.config.data_values).
 INJECTED: dict[str, tuple[str, ...]] = {
     "data": ("seed",),
     "model": ("input_shape", "num_outputs"),

@@ -16,6 +16,7 @@ import torchmetrics
 from pytorch_lightning.strategies import DDPStrategy, DeepSpeedStrategy, SingleDeviceStrategy
 from torch import Tensor, nn
 
+from recipe.config.data_values import fill_config
 from recipe.missing_files import missing_file_error
 from recipe.registry import instantiate, resolve_target
 
@@ -86,6 +87,7 @@ class RecipeModule(pl.LightningModule):
     def __init__(self, config: dict[str, Any], data_info: dict[str, Any]) -> None:
         super().__init__()
         self.save_hyperparameters(logger=False)  # resolved.yaml holds the config
+        config = fill_config(config, data_info)  # ${data.num_classes} and the like
         self.config = config
         self.task: str = data_info["task"]
         self.num_outputs: int = int(data_info["num_outputs"])

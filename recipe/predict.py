@@ -72,7 +72,7 @@ def predict(run_dir: str, inputs: list[str], batch_size: int = 256) -> int:
         return EXIT_CONFIG_ERROR
     module.eval()
     try:
-        batch, sources = load_inputs(info["preprocess"], inputs)
+        batch, sources = load_inputs(info["preprocess"], inputs, run_dir)
     except DataError as exc:
         print(f"predict: {exc}", file=sys.stderr)
         return EXIT_CONFIG_ERROR

@@ -6,7 +6,9 @@ after the first epoch; `trainer.freeze_module` naming no submodule failed at the
 epoch's start. Which metrics a run logs depends on its task, which only the built data
 knows; what a model holds, only the built model. So the full check (`recipe check`, and
 `train` before it lays out a run directory) builds them — only when the config names a
-metric or freezes a module, so the common check stays as light as it was.
+metric or freezes a module, so the common check stays as light as it was. A config using
+`${data.num_classes}` and the like (recipe.config.data_values) has the data built too: the
+check says which of them this data cannot give, and checks the values' types.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
+from recipe.config.data_values import data_values, fill_late, late_paths, why_missing
 from recipe.config.errors import Position, Problem, did_you_mean
 from recipe.config.schema import TARGET_KEY
 from recipe.config.source import Path
@@ -91,9 +94,21 @@ def check_built(config: ValidatedConfig) -> list[Problem]:
     monitors = _named_monitors(config)
     trainer = config.data["trainer"]
     freezes = isinstance(trainer.get("freeze_epochs"), int) and trainer["freeze_epochs"] > 0
-    if not monitors and not freezes:
+    late = [
+        found
+        for section, value in config.data.items()
+        if section != "data"
+        for found in late_paths(value, (section,))
+    ]
+    if not monitors and not freezes and not late:
         return []
-    why = "trainer.freeze_module" if not monitors else "the monitored metric"
+    why = (
+        "the monitored metric"
+        if monitors
+        else "trainer.freeze_module"
+        if freezes
+        else f"${{data.{late[0][1]}}}"
+    )
     from recipe.data import DataError
 
     injected = {"seed": int(config.data["project"]["seed"])}
@@ -105,7 +120,21 @@ def check_built(config: ValidatedConfig) -> list[Problem]:
         return [_build_failed(config, "data", why, exc)]
 
     hand_over_data(config.data["data"], injected, bundle)  # train's build takes it as is
-    problems = []
+    info = {
+        "task": bundle.task,
+        "input_shape": list(bundle.input_shape),
+        "num_outputs": bundle.num_outputs,
+        "class_names": bundle.class_names,
+    }
+    values = data_values(info)
+    problems = [
+        Problem(config.locate(path), f"${{data.{name}}}: {why_missing(name, info)}")
+        for path, name in late
+        if name not in values
+    ]
+    if problems:
+        return problems
+    problems.extend(_late_type_problems(config, late, values))
     metrics = logged_metrics(bundle.task, bundle.num_outputs) if monitors else []
     for monitor in monitors:
         if monitor.metric not in metrics:
@@ -120,7 +149,7 @@ def check_built(config: ValidatedConfig) -> list[Problem]:
     if freezes:
         try:
             model = instantiate(
-                config.data["model"],
+                fill_late(config.data["model"], values),
                 "model",
                 input_shape=tuple(bundle.input_shape),
                 num_outputs=bundle.num_outputs,
@@ -128,6 +157,39 @@ def check_built(config: ValidatedConfig) -> list[Problem]:
         except Exception as exc:  # the user's model: say so, at the model section
             return [*problems, _build_failed(config, "model", "trainer.freeze_module", exc)]
         problems.extend(_freeze_problems(config, model))
+    return problems
+
+
+def _late_type_problems(
+    config: ValidatedConfig, late: list[tuple[Path, str]], values: dict[str, Any]
+) -> list[Problem]:
+    """The filled-in ${data.*} values checked against the annotations of the top-level
+    references they are arguments of (nested ones are checked as built)."""
+    from recipe.builtins import section_kind
+    from recipe.registry import check_signature, resolve_target
+
+    problems = []
+    seen: set[Path] = set()
+    for path, _ in late:
+        ref_path: Path = path[:2] if path[0] == "callbacks" else path[:1]
+        if len(path) <= len(ref_path) or path[: len(ref_path) + 1] in seen:
+            continue
+        seen.add(path[: len(ref_path) + 1])
+        ref: Any = config.data
+        for part in ref_path:
+            ref = ref[part]
+        key = path[len(ref_path)]
+        if not isinstance(ref, dict) or not isinstance(ref.get(TARGET_KEY), str):
+            continue
+        kind = section_kind(ref_path)
+        try:
+            target = resolve_target(ref[TARGET_KEY], kind)
+        except LookupError:
+            continue  # reported by the reference check
+        filled = {str(key): fill_late(ref[key], values)}
+        for found, message in check_signature(target, filled, kind):
+            if found == str(key):
+                problems.append(Problem(config.locate((*ref_path, key)), message))
     return problems
 
 

@@ -20,6 +20,7 @@ from typing import Any, TypeVar, overload
 
 from recipe.annotations import type_hints, type_problem
 from recipe.builtins import BUILTINS, INJECTED, RESERVED, section_kind
+from recipe.config.data_values import DATA_VALUES, holds_late
 from recipe.config.errors import ConfigError, Position, Problem, did_you_mean
 from recipe.config.interpolate import contains_unresolved
 from recipe.config.schema import REFERENCE, REFERENCE_LIST, SCHEMA, TARGET_KEY, Field
@@ -159,7 +160,7 @@ def accepted_arguments(target: Callable[..., Any]) -> tuple[set[str], bool]:
     """Names `target` accepts as keywords, and whether it takes **kwargs."""
     signature = _signature(target)
     if signature is None:
-        return set(), True
+        return set(), True  # unknown: anything may be written, nothing is injected
     names = {
         p.name
         for p in signature.parameters.values()
@@ -216,6 +217,8 @@ def check_signature(
             continue  # the learning-rate finder picks it before the optimizer is built
         if contains_unresolved(value):
             continue  # its interpolation failed, and the quick check said so
+        if holds_late(value):
+            continue  # ${data.*}: known once the data is built (recipe.preflight checks it)
         if key in names and key in hints:
             wrong = type_problem(value, hints[key])
             if wrong:
@@ -225,8 +228,9 @@ def check_signature(
         if index < positional or param.default is not inspect.Parameter.empty:
             continue
         if param.name not in kwargs and param.name not in injected:
+            value = f"${{data.{param.name}}}" if param.name in DATA_VALUES else "…"
             problems.append(
-                (None, f"{title}() needs argument '{param.name}'; add '{param.name}: …'")
+                (None, f"{title}() needs argument '{param.name}'; add '{param.name}: {value}'")
             )
     return problems
 
@@ -320,9 +324,12 @@ def instantiate(ref: Any, kind: str, *args: Any, **injected: Any) -> Any:
         ref = {TARGET_KEY: ref}
     target = resolve_target(ref[TARGET_KEY], kind)
     kwargs = {key: _build_nested(value, kind) for key, value in _user_kwargs(ref, kind).items()}
-    names, var_kw = accepted_arguments(target)
+    names, _ = accepted_arguments(target)
     for key, value in injected.items():
-        if key not in kwargs and (var_kw or key in names):
+        # Only to a parameter of that name, never through **kwargs: a class taking
+        # **kwargs (torchvision's resnet18, timm's create_model) passes them on to
+        # something that refuses them. The user maps the rest (${data.num_classes}).
+        if key not in kwargs and key in names:
             kwargs[key] = value
     return target(*args, **kwargs)
 

@@ -109,7 +109,9 @@ def run_training(
         RecipeCheckpoint,
         ThrottledTensorBoardLogger,
     )
+    from recipe.config.data_values import fill_config
     from recipe.data import DataBundle, DataError, make_loader
+    from recipe.data.tables import save_transformer
     from recipe.ddp_local import keep_ddp_on_loopback
     from recipe.lr_finder import find_lr, report
     from recipe.module import RecipeModule, default_monitor
@@ -139,7 +141,10 @@ def run_training(
         "class_names": bundle.class_names,
         "preprocess": bundle.preprocess,
     }
+    if bundle.fitted_preprocess is not None:  # a table's encoder, for predict
+        save_transformer(bundle.fitted_preprocess, run_dir)
     atomic_write_json(os.path.join(run_dir, PREDICT_FILE), data_info)
+    cfg = fill_config(cfg, data_info)  # ${data.num_classes} and the like, now known
 
     module = RecipeModule(cfg, data_info)
     module.train_transform = bundle.train_transform

@@ -3,6 +3,9 @@
 A string that is exactly `${a.b}` takes the referenced value with its type (a list stays a
 list); `${a.b}` inside a longer string is replaced by the value's text. `$${...}` escapes a
 literal `${...}`. Missing targets and cycles are reported at the string that refers.
+`${data.num_classes}` and the other values of `recipe.config.data_values` are known only
+once the data is built: unless the data section has such a key, they stay as written, to
+be filled in by training.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from recipe.config.data_values import DATA_VALUES, late_name
 from recipe.config.errors import Position, Problem, did_you_mean
 from recipe.config.limits import MAX_CONFIG_BYTES, expansion_limit
 from recipe.config.source import Path
@@ -134,6 +138,17 @@ def resolve_interpolations(
     def resolve_target(dotted: str, path: Path, stack: tuple[Path, ...]) -> Any:
         found = _lookup(data, dotted.strip())
         if isinstance(found, str):
+            late = late_name(f"${{{dotted}}}")
+            if late is not None and path[:1] != ("data",):
+                return f"${{data.{late}}}"  # filled in once the data is built
+            if late is not None:
+                found = "the data's values are known only once the data is built, not inside it"
+            elif dotted.strip().startswith("data."):
+                if "did you" not in found:
+                    wanted = dotted.strip()[len("data.") :]
+                    hint = did_you_mean(wanted, DATA_VALUES)
+                    found += re.sub(r"'(\w+)'", r"'data.\1'", hint)
+                found += f" (values the data gives: {', '.join(DATA_VALUES)})"
             problems.append(Problem(locate(path), f"interpolation '${{{dotted}}}': {found}"))
             return UNRESOLVED
         value, target_path = found
@@ -159,6 +174,15 @@ def resolve_interpolations(
 
         def substitute(match: re.Match[str]) -> str:
             value = resolve_target(match.group(1), path, stack)
+            if late_name(value) is not None:
+                problems.append(
+                    Problem(
+                        locate(path),
+                        f"interpolation '${{{match.group(1)}}}' inside a longer string: a value "
+                        f"of the data is used whole, e.g. 'num_classes: {value}'",
+                    )
+                )
+                value = UNRESOLVED
             piece = "" if value is None or value is UNRESOLVED else str(value)
             fits = charge("chars", len(piece), MAX_CONFIG_BYTES, match.group(1), path)
             failed.append(value is UNRESOLVED or not fits)

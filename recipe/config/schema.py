@@ -55,7 +55,8 @@ SCHEMA: dict[str, dict[str, Field] | Field] = {
                                  choices=(True, False, "auto")),
         "drop_last":       Field(False, (bool,), "drop the last incomplete training batch"),
     },
-    # The network: called with input_shape= and num_outputs= when it accepts them.
+    # The network: given input_shape= and num_outputs= when it names them (never through
+    # **kwargs); other values of the data are mapped by the user with ${data.*}.
     "model": Field({TARGET_KEY: "mlp"}, REFERENCE, "model class or factory and its arguments",
                    required=True),
     # Loss: `auto` picks cross_entropy for classification and mse for regression.

@@ -15,6 +15,7 @@ from typing import Any
 
 from recipe.builtins import BUILTINS, section_kind
 from recipe.config.custom_scan import CustomScan, scan_custom_file
+from recipe.config.data_values import late_name
 from recipe.config.errors import ConfigError, Position, Problem, did_you_mean
 from recipe.config.interpolate import UNRESOLVED, resolve_interpolations
 from recipe.config.overrides import Override, apply_overrides, parse_overrides_collecting
@@ -194,7 +195,14 @@ class _Checker:
                     self.check_reference_field(path, field, value)
                     continue
                 assert isinstance(field.types, tuple)
-                if not _type_ok(value, field.types):
+                if late_name(value) is not None:
+                    self.add(
+                        path,
+                        f"'{section}.{key}': {value} is known only once the data is built; "
+                        "use it in the arguments of what the recipe builds after the data "
+                        "(model, loss, optimizer, scheduler, callbacks)",
+                    )
+                elif not _type_ok(value, field.types):
                     self.add(
                         path,
                         f"'{section}.{key}' must be {_expected(field.types)}, "

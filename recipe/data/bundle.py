@@ -49,6 +49,9 @@ class DataBundle:
     # Batch-level augmentation for training inputs only (e.g. `ImageAugment`); it
     # returns a new tensor and never modifies its argument.
     train_transform: Callable[[Tensor], Tensor] | None = field(default=None, compare=False)
+    # A fitted scikit-learn transformer the raw inputs go through first (a CSV with text
+    # columns or missing values, recipe.data.tables); train saves it in the run directory.
+    fitted_preprocess: Any = field(default=None, compare=False)
 
 
 def resolve_task(y: np.ndarray, task: str, source: str) -> Task:
@@ -238,11 +241,18 @@ def split_indices(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split `range(n)` into sorted train and validation indices, seeded.
 
-    With `labels` the split is stratified: each class keeps its share in both parts.
-    When a class is too rare for that (fewer than two samples, or fewer validation
-    slots than classes) it falls back to a plain shuffled split and warns.
+    scikit-learn's `train_test_split` does the split (the one users know and compare
+    against): with `labels` it is stratified, each class keeping its share in both parts.
+    When a class is too rare for that (fewer than two samples, or fewer validation or
+    training slots than classes) it falls back to a plain shuffled split and warns.
     """
-    if not (isinstance(val_fraction, int | float) and 0.0 < val_fraction < 1.0):
+    from sklearn.model_selection import train_test_split
+
+    if not (
+        isinstance(val_fraction, int | float)
+        and not isinstance(val_fraction, bool)
+        and 0.0 < val_fraction < 1.0
+    ):
         raise DataError(
             f"{source}: val_fraction must be between 0 and 1 (exclusive), got {val_fraction!r}"
         )
@@ -252,47 +262,21 @@ def split_indices(
             f"{source}: {n} samples are too few to hold out val_fraction={val_fraction}; "
             "add data or give a separate validation set with val_path"
         )
-    rng = np.random.default_rng(seed)
+    stratify = None
     if labels is not None:
         classes, counts = np.unique(labels, return_counts=True)
         if counts.min() >= 2 and len(classes) <= n_val <= n - len(classes):
-            val_idx = _stratified_pick(labels, classes, counts, n_val, rng)
-            return np.setdiff1d(np.arange(n), val_idx), np.sort(val_idx)
-        warnings.warn(
-            f"{source}: some classes are too rare to stratify the split "
-            f"(smallest class has {counts.min()} samples); splitting without stratification",
-            stacklevel=2,
-        )
-    order = rng.permutation(n)
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
-
-
-def _stratified_pick(
-    labels: np.ndarray,
-    classes: np.ndarray,
-    counts: np.ndarray,
-    n_val: int,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    # Largest-remainder allocation: each class gets its proportional share of the
-    # validation slots, at least one, and at most all but one of its samples.
-    exact = counts * (n_val / counts.sum())
-    take = np.clip(np.floor(exact).astype(int), 1, counts - 1)
-    remainder = exact - np.floor(exact)
-    for i in np.argsort(-remainder, kind="stable"):
-        if take.sum() >= n_val:
-            break
-        if take[i] < counts[i] - 1:
-            take[i] += 1
-    for i in np.argsort(remainder, kind="stable"):
-        if take.sum() <= n_val:
-            break
-        if take[i] > 1:
-            take[i] -= 1
-    picked = [
-        rng.permutation(np.flatnonzero(labels == c))[:k] for c, k in zip(classes, take, strict=True)
-    ]
-    return np.concatenate(picked)
+            stratify = labels
+        else:
+            warnings.warn(
+                f"{source}: some classes are too rare to stratify the split "
+                f"(smallest class has {counts.min()} samples); splitting without stratification",
+                stacklevel=2,
+            )
+    train_idx, val_idx = train_test_split(
+        np.arange(n), test_size=n_val, random_state=seed, shuffle=True, stratify=stratify
+    )
+    return np.sort(train_idx), np.sort(val_idx)
 
 
 def encode_labels(

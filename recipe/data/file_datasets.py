@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from recipe.data import tables
 from recipe.data.bundle import DataBundle, TaskChoice, from_arrays
 from recipe.data.errors import DataError
 
@@ -33,6 +34,7 @@ def csv(
     seed: int = 0,
     normalize: bool = True,
     normalize_target: bool = False,
+    categorical: tables.Encoding = "onehot",
 ) -> DataBundle:
     """A table from a CSV file with a header row: one column is the target.
 
@@ -40,7 +42,9 @@ def csv(
         path: the CSV file (comma, semicolon or tab separated; first row = column names).
         target: the name of the column to predict.
         features: the input columns, in order; default every column except `target`.
-            They must hold numbers.
+            A column of numbers is numeric; one holding any text is categorical. Empty
+            cells are missing values. Any of either makes the table go through a fitted
+            scikit-learn ColumnTransformer (see `recipe.data.tables`), saved with the run.
         task: `"classification"`, `"regression"`, or `"auto"`: classification when the
             target is not numeric (its values become the class names) or holds whole
             numbers with at most 20 distinct values; regression otherwise.
@@ -50,12 +54,26 @@ def csv(
         seed: seeds the split.
         normalize: standardise each feature with training statistics.
         normalize_target: regression only; standardise the target too (see `from_arrays`).
+        categorical: how text columns are encoded: `onehot` (a column per category) or
+            `ordinal` (one number per category).
     """
     train_path = _existing_file(path, "csv")
-    x, y, names = _read_csv(train_path, target, features)
-    x_val = y_val = None
+    cells, y, names = _read_csv(train_path, target, features)
+    val: tuple[tables.Cells, np.ndarray] | None = None
     if val_path is not None:
-        x_val, y_val, _ = _read_csv(_existing_file(val_path, "csv val_path"), target, names)
+        val_cells, val_y, _ = _read_csv(_existing_file(val_path, "csv val_path"), target, names)
+        val = (val_cells, val_y)
+    every = cells.rows + (val[0].rows if val else [])
+    kinds = tables.column_kinds(names, every)
+    if tables.needs_encoding(kinds, every):
+        return tables.encoded_table(
+            cells, y, names, kinds, val, task, val_fraction, seed, normalize, normalize_target,
+            categorical, str(train_path),
+        )  # fmt: skip
+    x = np.array(cells.rows, dtype=np.float32)
+    x_val = y_val = None
+    if val is not None:
+        x_val, y_val = np.array(val[0].rows, dtype=np.float32), val[1]
     return from_arrays(
         x,
         y,
@@ -244,7 +262,7 @@ def _image_size(size: int | Sequence[int]) -> tuple[int, int]:
 
 def _read_csv(
     path: Path, target: str, features: Sequence[str] | None
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
+) -> tuple[tables.Cells, np.ndarray, list[str]]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         sample = handle.read(8192)
         handle.seek(0)
@@ -287,10 +305,10 @@ def _read_csv(
 
     feature_index = [columns.index(n) for n in names]
     target_index = columns.index(target)
-    x = np.empty((len(rows), len(names)), dtype=np.float32)
-    for r, (line, row) in enumerate(rows):
-        for c, (name, index) in enumerate(zip(names, feature_index, strict=True)):
-            x[r, c] = _parse_number(row[index], path, line, name)
+    cells = tables.Cells(
+        [[row[i] for i in feature_index] for _, row in rows],
+        [f"{path}:{line}" for line, _ in rows],
+    )
     raw_target = []
     for line, row in rows:
         if row[target_index] == "":
@@ -302,21 +320,7 @@ def _read_csv(
         y: np.ndarray = np.array([float(v) for v in raw_target], dtype=np.float64)
     except ValueError:
         y = np.array(raw_target)
-    return x, y, names
-
-
-def _parse_number(cell: str, path: Path, line: int, column: str) -> float:
-    if cell == "":
-        raise DataError(
-            f"{path}:{line}: missing value in column {column!r}; fill it in or drop the row"
-        )
-    try:
-        return float(cell)
-    except ValueError:
-        raise DataError(
-            f"{path}:{line}: column {column!r} is not numeric ({cell!r}); leave it out with "
-            "`features: [...]` or encode it as numbers"
-        ) from None
+    return cells, y, names
 
 
 def _read_npz(path: Path, x_key: str, y_key: str) -> tuple[np.ndarray, np.ndarray]:

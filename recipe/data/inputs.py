@@ -7,6 +7,8 @@ data scaled differently from what it was trained on. Accepted inputs, by kind:
 - `tabular`: a CSV file with a header containing the feature columns (other columns,
   such as the target, are ignored; one sample per row), or one sample written inline
   as numbers separated by commas or spaces, in the order of `feature_names`.
+- `table`: a CSV file with the training columns (text and empty cells as in training),
+  encoded by the run's fitted transformer (`preprocess.pkl`, see `recipe.data.tables`).
 - `image`: an image file, or a folder (every image in it, recursively, sorted).
 - `array`: a `.npy` file (one sample, or a stack of samples), an `.npz` file (its
   `x_key` array), or one sample inline as numbers (reshaped to `input_shape`).
@@ -45,8 +47,12 @@ def restore_targets(preprocess: dict[str, Any], y: Tensor) -> Tensor:
     )
 
 
-def load_inputs(preprocess: dict[str, Any], inputs: Sequence[str]) -> tuple[Tensor, list[str]]:
+def load_inputs(
+    preprocess: dict[str, Any], inputs: Sequence[str], run_dir: str | None = None
+) -> tuple[Tensor, list[str]]:
     """Read raw `inputs` (see the module docstring) into one normalised batch.
+
+    `run_dir`: the run whose saved table transformer (`preprocess.pkl`) a `table` applies.
 
     Returns the batch `(B, *input_shape)` and, for each sample, where it came from
     (a path, `path:line` for a CSV row, or the inline text), to label predictions.
@@ -60,6 +66,8 @@ def load_inputs(preprocess: dict[str, Any], inputs: Sequence[str]) -> tuple[Tens
             found = _read_images(item, preprocess)
         elif kind == "tabular":
             found = _read_tabular(item, preprocess["feature_names"])
+        elif kind == "table":
+            found = _read_table(item, preprocess, run_dir or ".")
         elif kind == "array":
             found = _read_arrays(item, shape, preprocess.get("x_key", "x"))
         else:
@@ -125,6 +133,41 @@ def _read_tabular(item: str, feature_names: list[str]) -> list[tuple[str, np.nda
             return rows
     values = item.replace(",", " ").split()
     return [(item, _numbers(values, item, None))]
+
+
+def _read_table(
+    item: str, preprocess: dict[str, Any], run_dir: str
+) -> list[tuple[str, np.ndarray]]:
+    """Rows of a CSV with the training columns (text, gaps and all), encoded by the run's
+    fitted transformer exactly as in training."""
+    from recipe.data import tables
+
+    columns: list[str] = preprocess["columns"]
+    path = Path(item).expanduser()
+    if not path.is_file():
+        raise DataError(
+            f"{item}: no such file; this model takes rows of a CSV file with the columns "
+            f"{_shorten(columns)}"
+        )
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        sample = handle.read(8192)
+        handle.seek(0)
+        try:
+            dialect: Any = csv_module.Sniffer().sniff(sample, delimiters=",;\t")
+        except csv_module.Error:
+            dialect = csv_module.excel
+        reader = csv_module.DictReader(handle, dialect=dialect)
+        reader.fieldnames = [c.strip() for c in reader.fieldnames or []]
+        missing = [c for c in columns if c not in reader.fieldnames]
+        if missing:
+            raise DataError(f"{path}: column(s) {missing} not found; the model needs {columns}")
+        cells, where = [], []
+        for row in reader:
+            cells.append([(row[c] or "").strip() for c in columns])
+            where.append(f"{path}:{reader.line_num}")
+    table = tables.as_objects(cells, columns, preprocess["column_kinds"], where)
+    encoded = tables.transform(tables.load_transformer(run_dir), table)
+    return list(zip(where, encoded, strict=True))
 
 
 def _shorten(names: list[str], keep: int = 4) -> str:

@@ -2,8 +2,9 @@
 
 Each builder returns a `DataBundle` split by `val_fraction` and `seed` (stratified for
 classification) and, with `normalize`, standardised with training statistics.
-`digits` reads scikit-learn's bundled file directly when it can: it is the default
-dataset, and this saves importing scikit-learn (and SciPy), most of a second of start-up.
+`digits` reads scikit-learn's bundled file directly when it can (it is the default
+dataset), without importing `sklearn.datasets`; the split itself is scikit-learn's
+`train_test_split` (recipe.data.bundle.split_indices), whose import costs about 0.6 s.
 """
 
 from __future__ import annotations

@@ -77,12 +77,12 @@ def test_digits_class_names_image_shape_and_scikit_learn_equality():
     assert {tuple(r) for r in everything.tolist()} == rows
 
 
-def test_digits_loads_without_importing_scikit_learn():
-    # The default dataset is read straight from scikit-learn's bundled file: the
-    # recipe's start-up does not pay for importing scikit-learn and SciPy.
+def test_digits_loads_without_importing_scikit_learns_datasets():
+    # The default dataset is read straight from scikit-learn's bundled file, not through
+    # sklearn.datasets (its split is sklearn.model_selection's train_test_split).
     code = (
         "import sys; from recipe import data; b = data.digits(); "
-        "print(len(b.train), 'sklearn' in sys.modules)"
+        "print(len(b.train), 'sklearn.datasets' in sys.modules)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
@@ -164,6 +164,35 @@ def test_split_indices_partition_the_data():
     assert sorted(np.concatenate([train, val]).tolist()) == list(range(100))
     counts = np.bincount(labels[val]).tolist()
     assert sum(counts) == 30 and set(counts) == {7, 8}  # 7.5 each, rounded both ways
+
+
+def test_split_is_scikit_learns_stratified_split_and_keeps_class_proportions():
+    # Real data with unequal classes (wine: 59, 71, 48): the split is sklearn's own,
+    # seeded, and each class keeps its share of the validation set to within one sample.
+    from sklearn.model_selection import train_test_split
+
+    bundle = data.wine(val_fraction=0.3, seed=5)
+    labels = np.concatenate([bundle.train.tensors[1].numpy(), bundle.val.tensors[1].numpy()])
+    val_counts = np.bincount(bundle.val.tensors[1].numpy(), minlength=3)
+    share = np.bincount(labels) * len(bundle.val) / len(labels)
+    assert np.all(np.abs(val_counts - share) <= 1), (val_counts, share)
+
+    y = np.array([0] * 60 + [1] * 30 + [2] * 10)
+    _train, val = data.split_indices(100, val_fraction=0.25, seed=7, labels=y)
+    expected = train_test_split(np.arange(100), test_size=25, random_state=7, stratify=y)
+    assert val.tolist() == sorted(expected[1].tolist())
+    assert np.bincount(y[val]).tolist() == [15, 7, 3]  # of 15, 7.5 and 2.5
+    again = data.split_indices(100, val_fraction=0.25, seed=7, labels=y)
+    assert again[1].tolist() == val.tolist()  # seeded
+
+
+def test_regression_split_is_scikit_learns_plain_split():
+    from sklearn.model_selection import train_test_split
+
+    train, val = data.split_indices(50, val_fraction=0.2, seed=3)
+    expected = train_test_split(np.arange(50), test_size=10, random_state=3)
+    assert val.tolist() == sorted(expected[1].tolist())
+    assert sorted([*train.tolist(), *val.tolist()]) == list(range(50))
 
 
 @pytest.mark.parametrize("fraction", [0, 1, 1.5, -0.1, "half"])
@@ -264,15 +293,9 @@ def test_csv_errors_name_the_path_and_the_fix(tmp_path):
     with pytest.raises(DataError, match=r"csv val_path: .*val.csv: no such file"):
         data.csv(str(good), target="y", val_path=str(tmp_path / "val.csv"))
 
+    # A text column and a missing value are no longer mistakes (tests/recipe/test_tables.py)
     text = write_csv(tmp_path / "text.csv", ["a", "city", "y"], [[1, "Paris", 0], [2, "Rome", 1]])
-    with pytest.raises(
-        DataError, match=r"text.csv:2: column 'city' is not numeric \('Paris'\); leave it out"
-    ):
-        data.csv(str(text), target="y")
-    hole = tmp_path / "hole.csv"
-    hole.write_text("a,b,y\n1,2,0\n3,,1\n")
-    with pytest.raises(DataError, match=r"hole.csv:3: missing value in column 'b'"):
-        data.csv(str(hole), target="y")
+    assert data.csv(str(text), target="y").preprocess["kind"] == "table"
     no_target = tmp_path / "no_target.csv"
     no_target.write_text("a,y\n1,0\n2,\n")
     with pytest.raises(DataError, match=r"no_target.csv:3: the target 'y' is empty"):

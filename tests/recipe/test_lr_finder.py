@@ -112,10 +112,11 @@ def test_the_suggestion_is_where_the_loss_falls_not_where_noise_does(project: Pa
 
 def test_a_suggestion_at_the_edge_of_the_sweep_is_not_used(project: Path) -> None:
     """The small CNN's loss only starts to fall near the sweep's top rate (1.0): the fall
-    may be steeper still beyond it, so the rate is no suggestion."""
+    may be steeper still beyond it, so the rate is no suggestion. (Which seed shows it
+    depends on the split: on scikit-learn's, seed 2 does; seeds 0, 1, 3 find 0.23-0.33.)"""
     result = run_recipe(
         [
-            *("train", "configs/digits_cnn.yaml", "trainer.max_epochs=1"),
+            *("train", "configs/digits_cnn.yaml", "trainer.max_epochs=1", "project.seed=2"),
             *("optimizer.lr=auto", "--run-dir", "r"),
         ],
         project,

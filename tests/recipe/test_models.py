@@ -123,4 +123,5 @@ def test_small_cnn_learns_augmented_digit_images():
     bundle = data.digits(as_image=True, augment={"crop": 1, "noise": 0.05})
     torch.manual_seed(0)
     model = SmallCNN(input_shape=bundle.input_shape, num_outputs=10, channels=[16, 32])
-    assert accuracy_after_training(model, bundle, epochs=3) > 0.85
+    # 4 epochs: on scikit-learn's split 3 give 0.836 (0.906 after 4)
+    assert accuracy_after_training(model, bundle, epochs=4) > 0.85

@@ -266,10 +266,7 @@ def _read_csv(
     with path.open(newline="", encoding="utf-8-sig") as handle:
         sample = handle.read(8192)
         handle.seek(0)
-        try:
-            dialect: Any = csv_module.Sniffer().sniff(sample, delimiters=",;\t")
-        except csv_module.Error:
-            dialect = csv_module.excel
+        dialect = tables.csv_dialect(sample)
         reader = csv_module.reader(handle, dialect)
         header = next(reader, None)
         if not header or not any(h.strip() for h in header):

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from recipe.data import tables
 from recipe.data.bundle import apply_normalization
 from recipe.data.errors import DataError
 from recipe.data.file_datasets import IMAGE_EXTENSIONS, read_image
@@ -113,10 +114,7 @@ def _read_tabular(item: str, feature_names: list[str]) -> list[tuple[str, np.nda
                     f"{_shorten(feature_names)}, or the numbers themselves"
                 ) from None
             handle.seek(0)
-            try:
-                dialect: Any = csv_module.Sniffer().sniff(sample, delimiters=",;\t")
-            except csv_module.Error:
-                dialect = csv_module.excel
+            dialect = tables.csv_dialect(sample)
             reader = csv_module.DictReader(handle, dialect=dialect)
             columns = [c.strip() for c in reader.fieldnames or []]
             reader.fieldnames = columns
@@ -140,8 +138,6 @@ def _read_table(
 ) -> list[tuple[str, np.ndarray]]:
     """Rows of a CSV with the training columns (text, gaps and all), encoded by the run's
     fitted transformer exactly as in training."""
-    from recipe.data import tables
-
     columns: list[str] = preprocess["columns"]
     path = Path(item).expanduser()
     if not path.is_file():
@@ -152,10 +148,7 @@ def _read_table(
     with path.open(newline="", encoding="utf-8-sig") as handle:
         sample = handle.read(8192)
         handle.seek(0)
-        try:
-            dialect: Any = csv_module.Sniffer().sniff(sample, delimiters=",;\t")
-        except csv_module.Error:
-            dialect = csv_module.excel
+        dialect = tables.csv_dialect(sample)
         reader = csv_module.DictReader(handle, dialect=dialect)
         reader.fieldnames = [c.strip() for c in reader.fieldnames or []]
         missing = [c for c in columns if c not in reader.fieldnames]

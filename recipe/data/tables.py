@@ -11,6 +11,7 @@ is the run's `preprocess.pkl`, which `predict` applies to new rows exactly as tr
 
 from __future__ import annotations
 
+import csv
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -93,6 +94,14 @@ def encoded_table(
         },
     )
     return replace(bundle, fitted_preprocess=transformer)
+
+
+def csv_dialect(sample: str) -> Any:
+    """The dialect of a CSV from its first bytes: comma, semicolon or tab, else Excel's."""
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        return csv.excel
 
 
 def is_number(cell: str) -> bool:

@@ -171,6 +171,25 @@ def test_queue_settings_of_the_wrong_type_are_named_and_never_stop_the_queue(
     wait_for(lambda: not project.get_run(record.id).is_live, what="the run to end")
 
 
+# Launches through the core (as the UI does) inside a prefix's namespace; prints the error's
+# type and line, then the run directories left in runs/.
+_LAUNCH = (
+    "import os, sys\n"
+    "from autotrain_tui.core import ManagerError, Project\n"
+    "try:\n"
+    "    Project(sys.argv[1], recipe_module='standin_recipe').launch('standin')\n"
+    "except ManagerError as error:\n"
+    "    print(type(error).__name__, error)\n"
+    "print(sorted(n for n in os.listdir(sys.argv[1] + '/runs') if not n.startswith('.')))\n"
+)
+
+
+def _launch_through_core(prefix: tuple[str, ...], root: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*prefix, sys.executable, "-c", _LAUNCH, root], capture_output=True, text=True
+    )
+
+
 def test_a_read_only_project_says_so_in_one_line(standin_root: Path) -> None:
     runs = standin_root / "runs"
     _run(runs, GOOD)
@@ -209,20 +228,12 @@ def test_a_read_only_project_says_so_in_one_line(standin_root: Path) -> None:
         "(use a writable copy)\n"
     )
     # The core says it in one ManagerError too, for the UI to show once.
-    code = (
-        "import sys\n"
-        "from autotrain_tui.core import ManagerError, Project\n"
-        "try:\n"
-        "    Project(sys.argv[1], recipe_module='standin_recipe').launch('standin')\n"
-        "except ManagerError as error:\n"
-        "    print(type(error).__name__, error)\n"
-    )
-    launched = subprocess.run(
-        [*read_only, sys.executable, "-c", code, root], capture_output=True, text=True
-    )
+    launched = _launch_through_core(read_only, root)
     assert launched.stderr == ""
-    assert launched.stdout.startswith(f"ProjectNotWritableError cannot write {runs}/standin-")
-    assert launched.stdout.endswith(": the file system is read-only (use a writable copy)\n")
+    said, left = launched.stdout.splitlines()
+    assert said.startswith(f"ProjectNotWritableError cannot write {runs}/standin-")
+    assert said.endswith(": the file system is read-only (use a writable copy)")
+    assert left == f"['dead', '{GOOD}']"
     assert sorted(p.name for p in runs.iterdir()) == ["dead", GOOD]
 
 
@@ -252,19 +263,7 @@ def test_a_full_disk_is_named_and_runs_still_lists(standin_root: Path, tmp_path:
         "autotrain-tui: warning: cannot update runs/dead/run.json (No space left on device): "
         "its status may be out of date\n"
     )
-    code = (
-        "import sys\n"
-        "from autotrain_tui.core import ManagerError, Project\n"
-        "try:\n"
-        "    Project(sys.argv[1], recipe_module='standin_recipe').launch('standin')\n"
-        "except ManagerError as error:\n"
-        "    print(type(error).__name__, error)\n"
-        "import os\n"
-        "print(sorted(n for n in os.listdir(sys.argv[1] + '/runs') if not n.startswith('.')))\n"
-    )
-    launched = subprocess.run(
-        [*full, sys.executable, "-c", code, root], capture_output=True, text=True
-    )
+    launched = _launch_through_core(full, root)
     # The launch that found no space left no half-made run directory behind.
     assert (launched.stderr, launched.stdout) == (
         "",

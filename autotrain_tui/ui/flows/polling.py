@@ -66,10 +66,13 @@ class PollingFlow(AppBase):
     def poll_runs(self) -> None:
         if not self._polling:
             self._polling = True
-            editor = self.editor
             watched = None
-            if editor.path is not None and not self._disk_prompt_open:
-                watched = (editor.path, editor.disk_state)
+            # The first poll lists the runs within the first frame, before the editor is
+            # mounted (just after it): there is no open file to watch yet.
+            if self._panes_ready.is_set():
+                editor = self.editor
+                if editor.path is not None and not self._disk_prompt_open:
+                    watched = (editor.path, editor.disk_state)
             shown = FIRST_POLL_RUNS if self._polls == 0 else MAX_RUNS_SHOWN
             self._poll_runs_worker(self._polls % QUEUE_EVERY == 0, watched, shown)
             self._polls += 1

@@ -60,7 +60,7 @@ BUILTINS: dict[str, dict[str, str]] = {
 # through **kwargs; not the user's to set). Other values of the data are mapped by the
 # user: `num_classes: ${data.num_classes}` (recipe.config.data_values).
 INJECTED: dict[str, tuple[str, ...]] = {
-    "data": ("seed",),
+    "data": ("seed", "preprocessing"),
     "model": ("input_shape", "num_outputs"),
     "loss": (),
     "optimizer": ("params",),

@@ -89,7 +89,7 @@ def _build_failed(config: ValidatedConfig, what: str, why: str, exc: Exception) 
 def check_built(config: ValidatedConfig) -> list[Problem]:
     """Build the data (and the model, when a module is frozen) if the config names a
     metric or freezes a module, and check those names against what was built."""
-    from recipe.registry import hand_over_data, instantiate
+    from recipe.registry import data_injections, hand_over_data, instantiate
 
     monitors = _named_monitors(config)
     trainer = config.data["trainer"]
@@ -111,7 +111,7 @@ def check_built(config: ValidatedConfig) -> list[Problem]:
     )
     from recipe.data import DataError
 
-    injected = {"seed": int(config.data["project"]["seed"])}
+    injected = data_injections(config.data)
     try:
         bundle = instantiate(config.data["data"], "data", **injected)
     except DataError as exc:

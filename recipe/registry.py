@@ -314,6 +314,14 @@ def hand_over_data(ref: Any, injected: dict[str, Any], built: Any) -> None:
     _BUILT_DATA[:] = [(copy.deepcopy(ref), dict(injected), built)]
 
 
+def data_injections(cfg: dict[str, Any]) -> dict[str, Any]:
+    """What the recipe hands a data builder that names it: the seed, and the image
+    preprocessing the configured model expects (None when the model names none)."""
+    from recipe.vision.preprocessing import for_model
+
+    return {"seed": int(cfg["project"]["seed"]), "preprocessing": for_model(cfg["model"])}
+
+
 def instantiate(ref: Any, kind: str, *args: Any, **injected: Any) -> Any:
     """Build a reference: nested references first, injected arguments where accepted."""
     if kind == "data" and _BUILT_DATA and not args:

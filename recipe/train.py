@@ -115,7 +115,7 @@ def run_training(
     from recipe.ddp_local import keep_ddp_on_loopback
     from recipe.lr_finder import find_lr, report
     from recipe.module import RecipeModule, default_monitor
-    from recipe.registry import instantiate
+    from recipe.registry import data_injections, instantiate
 
     _silence_known_noise()
 
@@ -130,7 +130,7 @@ def run_training(
     pl.seed_everything(seed, workers=True, verbose=False)
 
     try:
-        bundle: DataBundle = instantiate(cfg["data"], "data", seed=seed)
+        bundle: DataBundle = instantiate(cfg["data"], "data", **data_injections(cfg))
     except DataError as exc:
         print(f"{config.source.file}: data: {exc}", file=sys.stderr)
         return EXIT_CONFIG_ERROR

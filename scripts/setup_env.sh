@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Creates (or refreshes) the project's virtual environment.
 #
-# Why a script and not just `pip install -e .`: PyPI's default torch wheel for Linux is a
-# multi-GB CUDA build. On a machine without an NVIDIA GPU we install the CPU build first,
-# so the declared range (torch>=2.4,<3) is already satisfied and pip pulls nothing more.
+# Why a script and not just `pip install -e .`: torch and torchvision must be a matched pair,
+# and which pair depends on the machine. We install that pair first, so the declared ranges
+# (torch>=2.4,<3, torchvision>=0.19) are already satisfied and pip pulls nothing more.
 set -euo pipefail
 VENV="${1:-.venv}"
 PYTHON="${PYTHON:-python3}"
@@ -17,16 +17,22 @@ has_nvidia_gpu() {
     [ -e /proc/driver/nvidia/version ] || command -v nvidia-smi >/dev/null 2>&1
 }
 
-if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
+# torch and torchvision must come as a matched pair: PyPI's torchvision does not import beside
+# a torch it was not built for ("operator torchvision::nms does not exist"), and torchmetrics
+# then breaks `import pytorch_lightning` too. So both are pinned together where we choose the
+# build, and the project's declared ranges stay open for users who bring their own.
+if ! "$VENV/bin/python" -c "import torch, torchvision" >/dev/null 2>&1; then
     if has_nvidia_gpu; then
-        echo "setup: NVIDIA GPU found, installing the CUDA build of torch from PyPI"
-        "${PIP[@]}" install "torch>=2.4,<3"
-    elif "${PIP[@]}" install --no-deps --no-index "torch==2.13.0" >/dev/null 2>&1; then
-        echo "setup: no NVIDIA GPU, installed the local CPU build of torch 2.13.0"
+        echo "setup: NVIDIA GPU found, installing the CUDA build of torch and torchvision from PyPI"
+        "${PIP[@]}" install "torch>=2.4,<3" "torchvision>=0.19"
+    elif [ "$(uname -m)" = "aarch64" ]; then
+        echo "setup: no NVIDIA GPU (aarch64), installing torch 2.9.1 + torchvision 0.24.1 (CPU)"
+        "${PIP[@]}" install "torch==2.9.1" "torchvision==0.24.1"
     else
-        echo "setup: no NVIDIA GPU, installing the CPU build of torch 2.13.0"
-        "${PIP[@]}" install --no-deps "torch==2.13.0" \
-            --index-url https://download.pytorch.org/whl/cpu
+        # The x86_64 pair that lies on this project's build machines' disk (pip takes it from
+        # there; elsewhere from PyPI). It is a CUDA build that runs on the CPU: about 5.5 GB.
+        echo "setup: no NVIDIA GPU, installing torch 2.14.1 + torchvision 0.29.1 (about 5 minutes)"
+        "${PIP[@]}" install "torch==2.14.1" "torchvision==0.29.1"
     fi
 fi
 "${PIP[@]}" install -e ".[dev]"

@@ -30,9 +30,9 @@ def find_checkpoint(run_dir: str) -> str | None:
 
 def predict(run_dir: str, inputs: list[str], batch_size: int = 256) -> int:
     """Print one JSON object per input sample; returns an exit status."""
-    from recipe.deferred_imports import defer_scipy_signal
+    from recipe.deferred_imports import defer_unused_imports
 
-    defer_scipy_signal()  # before Lightning's imports, which would load it
+    defer_unused_imports()  # before Lightning's imports, which would load it
     import torch
 
     from recipe.data import DataError, load_inputs, restore_targets

@@ -93,9 +93,9 @@ def run_training(
     `debug`: one batch of training and one of validation, in this one process (no
     DataLoader workers, no DDP ranks), so a `breakpoint()` stops in the user's terminal.
     """
-    from recipe.deferred_imports import defer_scipy_signal
+    from recipe.deferred_imports import defer_unused_imports
 
-    defer_scipy_signal()  # before Lightning's imports, which would load it for nothing
+    defer_unused_imports()  # before Lightning's imports, which would load it for nothing
     import pytorch_lightning as pl
     import torch
     from pytorch_lightning.callbacks import EarlyStopping

@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(line_buffering=True)
     args = _parser().parse_args(argv)
+    # Pretrained weights come only from this machine's caches (recipe.vision.weights):
+    # huggingface_hub reads this once, at import, and then never reaches the network.
+    os.environ["HF_HUB_OFFLINE"] = "1"
     if args.command == "check":
         from recipe.config import ConfigError
         from recipe.train import check_grid, dump_yaml, print_problems, validate

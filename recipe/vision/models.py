@@ -21,6 +21,7 @@ from recipe.vision.weights import (
     WeightsError,
     load_state_dict_file,
     missing_weights_file,
+    restoring,
     timm_source,
     torchvision_source,
     torchvision_weights,
@@ -35,9 +36,8 @@ def _data_channels(input_shape: Any) -> int | None:
     return None
 
 
-def _check_file(weights_file: str | None) -> str | None:
-    if weights_file is None:
-        return None
+def _check_file(weights_file: str) -> str:
+    """The absolute path of `weights_file:`; WeightsError when there is no such file."""
     problem = missing_weights_file(weights_file)
     if problem is not None:
         raise WeightsError(problem)
@@ -73,8 +73,10 @@ def timm_model(
                 f"timm {name}: in_chans {given} but the images have {channels} channel(s); "
                 "drop 'in_chans' (it follows the data) or change the data's grayscale setting"
             )
-    path = _check_file(weights_file)
-    if path is not None:
+    path = _check_file(weights_file) if weights_file and not restoring() else None
+    if restoring():
+        pretrained = False  # the checkpoint holds every parameter
+    elif path is not None:
         # timm's own loader: adapts in_chans and drops the classifier when sizes differ.
         kwargs["pretrained_cfg_overlay"] = {"file": path}
         pretrained = True
@@ -114,32 +116,37 @@ def torchvision_model(
     from torchvision.models import get_model
 
     enum = torchvision_weights(name, weights) if weights else None
-    path = _check_file(weights_file)
-    if path is None and enum is None:
+    if enum is None and weights_file is None:
         model = get_model(name, weights=None, num_classes=num_outputs, **kwargs)
-    elif path is not None:
-        if enum is not None:
-            kwargs.setdefault("num_classes", len(enum.meta["categories"]))
-        model = get_model(name, weights=None, **kwargs)
-        try:
-            model.load_state_dict(load_state_dict_file(path))
-        except RuntimeError as exc:
-            first = str(exc).strip().splitlines()[1:2] or [str(exc)]
-            raise WeightsError(
-                f"weights_file '{weights_file}' does not fit torchvision {name}: "
-                f"{first[0].strip()} (save the state dict of the same architecture)"
-            ) from None
-        _replace_head(model, num_outputs)
     else:
-        source = torchvision_source(name, enum)
-        if source.found is None:
-            raise WeightsError(source.missing_message())
-        model = get_model(name, weights=enum, **kwargs)  # read from the cache: no download
+        if enum is not None:  # the classifier the weights were trained with
+            kwargs.setdefault("num_classes", len(enum.meta["categories"]))
+        if restoring():  # the same layers as when the weights were loaded, left unloaded
+            model = get_model(name, weights=None, **kwargs)
+        elif weights_file is not None:
+            model = get_model(name, weights=None, **kwargs)
+            _load_file(model, _check_file(weights_file), weights_file, name)
+        else:
+            source = torchvision_source(name, enum)
+            if source.found is None:
+                raise WeightsError(source.missing_message())
+            model = get_model(name, weights=enum, **kwargs)  # from the cache: no download
         _replace_head(model, num_outputs)
     channels = _data_channels(input_shape)
     if channels is not None and channels != 3:
         _adapt_first_conv(model, channels, name)
     return model
+
+
+def _load_file(model: Any, path: str, written: str, name: str) -> None:
+    try:
+        model.load_state_dict(load_state_dict_file(path))
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[1:2] or [str(exc)]
+        raise WeightsError(
+            f"weights_file '{written}' does not fit torchvision {name}: "
+            f"{first[0].strip()} (save the state dict of the same architecture)"
+        ) from None
 
 
 def _replace_head(model: Any, num_outputs: int) -> None:

@@ -15,7 +15,10 @@ names; when none has them it says in one line where it looked and what to fetch:
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -23,6 +26,25 @@ from urllib.parse import urlparse
 from recipe.missing_files import MissingFileError
 
 _HF_FILES = ("model.safetensors", "pytorch_model.bin")  # timm's order of preference
+
+
+_FROM_CHECKPOINT: ContextVar[bool] = ContextVar("from_checkpoint", default=False)
+
+
+@contextlib.contextmanager
+def from_checkpoint() -> Iterator[None]:
+    """Build models without their pretrained weights: a checkpoint is about to replace
+    every parameter (predict), so the weights need not be on this machine any more."""
+    token = _FROM_CHECKPOINT.set(True)
+    try:
+        yield
+    finally:
+        _FROM_CHECKPOINT.reset(token)
+
+
+def restoring() -> bool:
+    """Whether models are being built for a checkpoint to fill (see `from_checkpoint`)."""
+    return _FROM_CHECKPOINT.get()
 
 
 class WeightsError(MissingFileError):

@@ -10,6 +10,7 @@ as the HTTP(S) proxy proves no network call is attempted: any request would conn
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -112,6 +113,15 @@ def trained_state(run_dir: Path) -> dict[str, torch.Tensor]:
     return torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu")["state_dict"]
 
 
+def predicts_without_the_cache(project: Path, cache: Path) -> None:
+    """predict needs only the run: the checkpoint holds every parameter."""
+    shutil.rmtree(cache)
+    image = next((project / "examples" / "digit_images" / "7").iterdir())
+    result = run(["predict", "runs/pre", str(image)], project, recipe_env())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count('"prediction"') == 1
+
+
 def test_timm_weights_come_from_the_hugging_face_cache_without_the_network(
     project: Path, tmp_path: Path
 ) -> None:
@@ -129,6 +139,7 @@ def test_timm_weights_come_from_the_hugging_face_cache_without_the_network(
     state = trained_state(project / "runs" / "pre")
     parameters_match(model, saved, state, "classifier.")
     assert state["model.classifier.weight"].shape[0] == 10  # timm's own new head
+    predicts_without_the_cache(project, tmp_path / "hf")
 
 
 def test_torchvision_weights_come_from_torch_home_without_the_network(
@@ -149,6 +160,7 @@ def test_torchvision_weights_come_from_torch_home_without_the_network(
     state = trained_state(project / "runs" / "pre")
     parameters_match(model, saved, state, "classifier.3.")
     assert state["model.classifier.3.weight"].shape == (10, 1024)
+    predicts_without_the_cache(project, tmp_path / "torch")
 
 
 def test_missing_weights_name_both_places_and_the_file_to_fetch(

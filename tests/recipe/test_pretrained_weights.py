@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -255,3 +256,56 @@ def test_a_weights_file_that_is_missing_or_does_not_fit(project: Path) -> None:
         )
     )
     assert os.path.exists(project / "w" / "missing.pth")
+
+
+@contextmanager
+def refusing_proxy() -> Iterator[tuple[dict[str, str], list[int]]]:
+    """A proxy that accepts each connection and hangs up at once; counts them."""
+    seen: list[int] = []
+    with proxy_listener() as (env, server):
+
+        def serve() -> None:
+            while True:
+                try:
+                    client, _ = server.accept()
+                except OSError:
+                    return  # shut down: the test is over
+                seen.append(1)
+                client.close()
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        try:
+            yield env, seen
+        finally:
+            server.shutdown(socket.SHUT_RDWR)  # wakes the accept() above
+            thread.join()
+
+
+def test_the_weights_command_is_the_one_that_downloads(project: Path, tmp_path: Path) -> None:
+    (project / "configs" / "pre.yaml").write_text(
+        CONFIG + f"  _target_: torchvision\n  name: {TV_NAME}\n  weights: DEFAULT\n"
+    )
+    url = f"https://download.pytorch.org/models/{TV_FILE}"
+    label = f"torchvision {TV_NAME} MobileNet_V3_Small_Weights.IMAGENET1K_V1"
+    with refusing_proxy() as (env, seen):
+        env["TORCH_HOME"] = str(tmp_path / "torch")
+        result = run(["weights", "configs/pre.yaml"], project, env)
+        assert seen  # it did go to the network (through the proxy)
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [f"{label}: downloading from {url}"]
+    assert result.stderr.splitlines()[-1].startswith(f"{label}: download from {url} failed (")
+    assert result.stderr.splitlines()[-1].endswith(
+        "); fetch it on a machine with internet and set 'weights_file: PATH' to the copy"
+    )
+    assert not (tmp_path / "torch" / "hub" / "checkpoints" / TV_FILE).exists()
+    # Once the file is in the cache there is nothing to fetch, and no connection.
+    cached = tmp_path / "torch" / "hub" / "checkpoints" / TV_FILE
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(get_model(TV_NAME).state_dict(), cached)
+    with proxy_listener() as (env, server):
+        env["TORCH_HOME"] = str(tmp_path / "torch")
+        again = run(["weights", "configs/pre.yaml"], project, env)
+        assert connections(server) == 0
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines() == [f"{label}: already here, {cached}"]

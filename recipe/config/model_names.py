@@ -60,6 +60,28 @@ def cached_names(library: str) -> dict[str, Any] | None:
     return names
 
 
+# The other library's way of asking for weights, which would otherwise reach the library:
+# torchvision still maps `pretrained=True` to a download of its default weights.
+_FOREIGN_KEYS = {
+    "timm": (
+        "weights",
+        "timm models take 'pretrained: true' (a tag in the name picks the "
+        "weights, e.g. resnet18.a1_in1k), not 'weights:'",
+    ),
+    "torchvision": (
+        "pretrained",
+        "torchvision models take 'weights: DEFAULT' (or a weights "
+        "name such as IMAGENET1K_V1), not 'pretrained:'",
+    ),
+}
+
+
+def key_problems(library: str, ref: dict[str, Any]) -> list[tuple[str, str]]:
+    """A key of the other library's spelling; needs no list, so the quick check always runs it."""
+    key, message = _FOREIGN_KEYS[library]
+    return [(key, message)] if key in ref else []
+
+
 def name_problems(
     library: str, ref: dict[str, Any], names: dict[str, Any]
 ) -> list[tuple[str, str]]:

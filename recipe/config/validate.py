@@ -18,7 +18,7 @@ from recipe.config.custom_scan import CustomScan, scan_custom_file
 from recipe.config.data_values import late_name
 from recipe.config.errors import ConfigError, Position, Problem, did_you_mean
 from recipe.config.interpolate import UNRESOLVED, resolve_interpolations
-from recipe.config.model_names import LIBRARIES, cached_names, name_problems
+from recipe.config.model_names import LIBRARIES, cached_names, key_problems, name_problems
 from recipe.config.overrides import Override, apply_overrides, parse_overrides_collecting
 from recipe.config.schema import (
     REFERENCE,
@@ -258,10 +258,11 @@ class _Checker:
     def check_library_model(self, path: Path, library: str, ref: dict[str, Any]) -> None:
         """The model name (and torchvision weights) against the library's cached list;
         nothing until the full check has cached it (see recipe.config.model_names)."""
+        found = key_problems(library, ref)
         names = cached_names(library)
-        if names is None:
-            return
-        for key, message in name_problems(library, ref, names):
+        if names is not None:
+            found += name_problems(library, ref, names)
+        for key, message in found:
             self.add((*path, key), message)
 
     def check_name(self, path: Path, name: str) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from recipe.config.model_names import key_problems
 from recipe.vision.weights import (
     WeightsError,
     load_state_dict_file,
@@ -115,6 +116,8 @@ def torchvision_model(
     """
     from torchvision.models import get_model
 
+    if "pretrained" in kwargs:  # torchvision would turn it into a download
+        raise WeightsError(key_problems("torchvision", kwargs)[0][1])
     enum = torchvision_weights(name, weights) if weights else None
     if enum is None and weights_file is None:
         model = get_model(name, weights=None, num_classes=num_outputs, **kwargs)

@@ -170,23 +170,15 @@ def test_missing_weights_name_both_places_and_the_file_to_fetch(
     (project / "configs" / "pre.yaml").write_text(
         CONFIG + f"  _target_: timm\n  name: {TIMM_NAME}\n  pretrained: true\n"
     )
+    (project / "configs" / "tv.yaml").write_text(
+        CONFIG + f"  _target_: torchvision\n  name: {TV_NAME}\n  weights: DEFAULT\n"
+    )
     hub = tmp_path / "hf" / "hub"
     torch_dir = tmp_path / "torch" / "hub" / "checkpoints"
     with proxy_listener() as (env, server):
         env["HF_HOME"], env["TORCH_HOME"] = str(tmp_path / "hf"), str(tmp_path / "torch")
         timm_result = run(["train", "configs/pre.yaml"], project, env)
-        tv_result = run(
-            [
-                "train",
-                "configs/pre.yaml",
-                "model._target_=torchvision",
-                f"model.name={TV_NAME}",
-                "model.pretrained=null",
-                "model.weights=DEFAULT",
-            ],
-            project,
-            env,
-        )
+        tv_result = run(["train", "configs/tv.yaml"], project, env)
         assert connections(server) == 0
     assert timm_result.returncode == 2
     assert timm_result.stderr.splitlines() == [
@@ -198,12 +190,14 @@ def test_missing_weights_name_both_places_and_the_file_to_fetch(
         "1 problem(s) found; nothing was trained.",
     ]
     assert tv_result.returncode == 2
-    assert tv_result.stderr.splitlines()[0].endswith(
-        f"torchvision {TV_NAME} MobileNet_V3_Small_Weights.IMAGENET1K_V1: pretrained weights "
-        f"are not on this machine (not in torch's hub cache as {torch_dir / TV_FILE}; no "
-        "'weights_file:' set); with internet run `python -m recipe weights CONFIG`, or download "
-        f"https://download.pytorch.org/models/{TV_FILE} and set 'weights_file: PATH'"
-    )
+    assert tv_result.stderr.splitlines() == [
+        f"configs/tv.yaml:17:12: torchvision {TV_NAME} MobileNet_V3_Small_Weights.IMAGENET1K_V1: "
+        "pretrained weights are not on this machine (not in torch's hub cache as "
+        f"{torch_dir / TV_FILE}; no 'weights_file:' set); with internet run "
+        "`python -m recipe weights CONFIG`, or download "
+        f"https://download.pytorch.org/models/{TV_FILE} and set 'weights_file: PATH'",
+        "1 problem(s) found; nothing was trained.",
+    ]
     assert not (project / "runs").exists()  # refused before any run directory
 
 

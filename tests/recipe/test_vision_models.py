@@ -143,6 +143,31 @@ def test_a_wrong_name_is_reported_at_its_line_with_did_you_mean(
     assert after.stdout.strip() == message
 
 
+def test_the_other_librarys_weights_key_is_refused(project: Path) -> None:
+    # torchvision itself would take `pretrained: true` as a request to download.
+    tv = write_config(
+        project, "tv.yaml", "  _target_: torchvision\n  name: resnet18\n  pretrained: true\n"
+    )
+    tm = write_config(
+        project, "tm.yaml", "  _target_: timm\n  name: resnet18\n  weights: DEFAULT\n"
+    )
+    for config, message in [
+        (
+            tv,
+            "configs/tv.yaml:15:15: torchvision models take 'weights: DEFAULT' (or a weights "
+            "name such as IMAGENET1K_V1), not 'pretrained:'",
+        ),
+        (
+            tm,
+            "configs/tm.yaml:15:12: timm models take 'pretrained: true' (a tag in the name "
+            "picks the weights, e.g. resnet18.a1_in1k), not 'weights:'",
+        ),
+    ]:
+        result = run_recipe(["check", config], project)
+        assert result.returncode == 2
+        assert result.stderr.splitlines() == [message, "1 problem(s) found; nothing was trained."]
+
+
 def test_a_config_without_an_image_model_imports_no_model_library(project: Path) -> None:
     script = (
         "import sys, runpy\n"

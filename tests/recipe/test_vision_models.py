@@ -78,12 +78,46 @@ def test_a_torchvision_model_trains_with_library_arguments(project: Path) -> Non
     assert "dropout: 0.5" in resolved
 
 
-def test_torchvision_adapts_its_first_convolution_to_grayscale() -> None:
+def test_torchvision_adapts_its_first_convolution_to_grayscale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from torchvision.models import get_model
+
     from recipe.vision.models import torchvision_model
 
-    model = torchvision_model("resnet18", num_outputs=4, input_shape=(1, 24, 24))
-    assert model.conv1.in_channels == 1 and model.fc.out_features == 4
+    monkeypatch.chdir(tmp_path)
+    saved = get_model("mobilenet_v3_small").state_dict()
+    torch.save(saved, "rgb.pth")
+    model = torchvision_model(
+        "mobilenet_v3_small", num_outputs=4, weights_file="rgb.pth", input_shape=(1, 24, 24)
+    )
+    first = model.features[0][0]
+    assert first.in_channels == 1
+    # The pretrained RGB filters summed over the channels (as timm adapts in_chans=1).
+    assert torch.allclose(first.weight, saved["features.0.0.weight"].sum(dim=1, keepdim=True))
     assert model(torch.rand(2, 1, 24, 24)).shape == (2, 4)
+
+
+@pytest.mark.parametrize(
+    ("name", "head"),
+    [
+        ("squeezenet1_1", "classifier.1"),  # a 1x1 convolution, not a Linear
+        ("shufflenet_v2_x0_5", "fc"),
+        ("regnet_x_400mf", "fc"),
+        ("mnasnet0_5", "classifier.1"),
+    ],
+)
+def test_torchvision_heads_are_replaced_on_each_architecture(name: str, head: str) -> None:
+    from recipe.vision.models import torchvision_model
+    from recipe.vision.weights import from_checkpoint
+
+    # Built as for a checkpoint (no weights file needed): the same layers as with weights.
+    with from_checkpoint():
+        model = torchvision_model(name, num_outputs=7, weights="DEFAULT", input_shape=(3, 64, 64))
+    layer = model.get_submodule(head)
+    assert getattr(layer, "out_features", getattr(layer, "out_channels", None)) == 7
+    model.eval()
+    assert model(torch.rand(2, 3, 64, 64)).shape == (2, 7)
 
 
 WRONG_NAMES = [

@@ -152,16 +152,29 @@ def _load_file(model: Any, path: str, written: str, name: str) -> None:
         ) from None
 
 
-def _replace_head(model: Any, num_outputs: int) -> None:
-    """Swap the final classifier layer (the last Linear; squeezenet's last 1x1 conv) for a
-    fresh one with `num_outputs` outputs."""
+def head_name(model: Any) -> str:
+    """The dotted name of a library model's final classifier layer, the one the recipe
+    replaces: timm's own notion (`pretrained_cfg["classifier"]`, e.g. `head.fc`), else the
+    last Linear (squeezenet: the last convolution). For freezing all but the head."""
     from torch import nn
 
-    layers: list[tuple[str, Any]]
-    layers = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear)]
-    if not layers:
-        layers = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
-    path, old = layers[-1]
+    classifier = getattr(model, "pretrained_cfg", {}).get("classifier")
+    if isinstance(classifier, (list, tuple)):  # several heads (distilled ViTs): the first
+        classifier = classifier[0]
+    if isinstance(classifier, str):
+        return classifier
+    names = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
+    if not names:
+        names = [n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+    return names[-1]
+
+
+def _replace_head(model: Any, num_outputs: int) -> None:
+    """Swap the final classifier layer (`head_name`) for a fresh one with `num_outputs`."""
+    from torch import nn
+
+    path = head_name(model)
+    old = model.get_submodule(path)
     if isinstance(old, nn.Linear):
         new: nn.Module = nn.Linear(old.in_features, num_outputs, bias=old.bias is not None)
     else:

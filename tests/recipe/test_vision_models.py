@@ -78,6 +78,15 @@ def test_a_torchvision_model_trains_with_library_arguments(project: Path) -> Non
     assert "dropout: 0.5" in resolved
 
 
+def test_timm_names_its_own_classifier() -> None:
+    from recipe.vision.models import head_name, timm_model
+
+    model = timm_model("test_vit", num_outputs=3, input_shape=(3, 32, 32), img_size=32)
+    assert head_name(model) == "head"
+    assert model.get_submodule("head") is model.get_classifier()
+    assert model(torch.rand(2, 3, 32, 32)).shape == (2, 3)
+
+
 def test_torchvision_adapts_its_first_convolution_to_grayscale(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -108,12 +117,13 @@ def test_torchvision_adapts_its_first_convolution_to_grayscale(
     ],
 )
 def test_torchvision_heads_are_replaced_on_each_architecture(name: str, head: str) -> None:
-    from recipe.vision.models import torchvision_model
+    from recipe.vision.models import head_name, torchvision_model
     from recipe.vision.weights import from_checkpoint
 
     # Built as for a checkpoint (no weights file needed): the same layers as with weights.
     with from_checkpoint():
         model = torchvision_model(name, num_outputs=7, weights="DEFAULT", input_shape=(3, 64, 64))
+    assert head_name(model) == head
     layer = model.get_submodule(head)
     assert getattr(layer, "out_features", getattr(layer, "out_channels", None)) == 7
     model.eval()

@@ -164,6 +164,21 @@ def test_torchvision_weights_come_from_torch_home_without_the_network(
     predicts_without_the_cache(project, tmp_path / "torch")
 
 
+def test_a_weights_file_in_the_config_is_what_training_starts_from(project: Path) -> None:
+    model = timm.create_model(TIMM_NAME)
+    saved = {k: v.clone().contiguous() for k, v in model.state_dict().items()}
+    (project / "weights").mkdir()
+    save_file(saved, project / "weights" / "te.safetensors")
+    (project / "configs" / "pre.yaml").write_text(
+        CONFIG + f"  _target_: timm\n  name: {TIMM_NAME}\n  weights_file: weights/te.safetensors\n"
+    )
+    with proxy_listener() as (env, server):
+        result = run(["train", "configs/pre.yaml", "--run-dir", "runs/pre"], project, env)
+        assert result.returncode == 0, result.stderr
+        assert connections(server) == 0
+    parameters_match(model, saved, trained_state(project / "runs" / "pre"), "classifier.")
+
+
 def test_missing_weights_name_both_places_and_the_file_to_fetch(
     project: Path, tmp_path: Path
 ) -> None:

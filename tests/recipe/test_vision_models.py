@@ -63,19 +63,45 @@ def test_a_timm_model_trains_on_grayscale_images_and_predicts(project: Path) -> 
     assert json.loads(predicted.stdout.splitlines()[0])["prediction"] in [str(d) for d in range(10)]
 
 
-def test_a_torchvision_model_trains_with_library_arguments(project: Path) -> None:
-    config = write_config(
-        project,
-        "tv.yaml",
-        "  _target_: torchvision\n  name: mobilenet_v3_small\n  dropout: 0.5\n",
+def write_colour_folder(root: Path, per_class: int = 12, size: int = 40) -> list[str]:
+    """Generated RGB images, one subfolder per class: noisy red, green or blue squares."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    classes = ["red", "green", "blue"]
+    for index, name in enumerate(classes):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 90, (size, size, 3))
+            pixels[..., index] += 150
+            Image.fromarray(pixels.astype(np.uint8)).save(root / name / f"{i:02d}.png")
+    return classes
+
+
+def test_a_torchvision_model_trains_on_generated_colour_images(project: Path) -> None:
+    classes = write_colour_folder(project / "colours")
+    text = IMAGES.replace("examples/digit_images", "colours").format(grayscale="false")
+    (project / "configs" / "tv.yaml").write_text(
+        text + "model:\n  _target_: torchvision\n  name: mobilenet_v3_small\n"
     )
-    result = run_recipe(["train", config, "--run-dir", "runs/tv"], project)
+    result = run_recipe(["train", "configs/tv.yaml", "--run-dir", "runs/tv"], project)
     assert result.returncode == 0, result.stderr
     state = trained_state(project / "runs" / "tv")
     assert state["model.features.0.0.weight"].shape[1] == 3
-    assert state["model.classifier.3.weight"].shape == (10, 1024)
-    resolved = (project / "runs" / "tv" / "resolved.yaml").read_text()
-    assert "dropout: 0.5" in resolved
+    assert state["model.classifier.3.weight"].shape == (3, 1024)
+    predicted = run_recipe(["predict", "runs/tv", "colours/green/00.png"], project)
+    assert predicted.returncode == 0, predicted.stderr
+    assert json.loads(predicted.stdout.splitlines()[0])["prediction"] in classes
+
+
+def test_other_keys_go_to_the_library() -> None:
+    from recipe.vision.models import timm_model, torchvision_model
+
+    tv = torchvision_model("mobilenet_v3_small", num_outputs=3, dropout=0.5)
+    assert tv.classifier[2].p == 0.5
+    tm = timm_model("test_efficientnet", num_outputs=3, drop_rate=0.3, input_shape=(3, 32, 32))
+    assert tm.drop_rate == 0.3
 
 
 def test_timm_names_its_own_classifier() -> None:

@@ -4,6 +4,7 @@
     python -m recipe train CONFIG [key.path=value ...] [--run-dir DIR | --debug]
     python -m recipe train --resume RUN_DIR
     python -m recipe predict RUN_DIR INPUT [INPUT ...]
+    python -m recipe weights CONFIG [key.path=value ...]   (the one command that downloads)
 
 Exit status: 0 ok, 1 training failed, 2 invalid config or command line, 3 stopped.
 """
@@ -54,6 +55,14 @@ def _parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="run a trained model on new inputs")
     predict.add_argument("run_dir", help="a run directory with checkpoints")
     predict.add_argument("inputs", nargs="+", help="files (csv, npy, npz, images) or numbers")
+
+    weights = commands.add_parser(
+        "weights",
+        help="download the pretrained weights a config's model names into the library's "
+        "cache (the only command that uses the network)",
+    )
+    weights.add_argument("config", help="path to a YAML config")
+    weights.add_argument("overrides", nargs="*", help="key.path=value overrides")
     return parser
 
 
@@ -63,6 +72,13 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(line_buffering=True)
     args = _parser().parse_args(argv)
+    if args.command == "weights":
+        from recipe.vision.fetch import fetch_weights
+
+        return fetch_weights(args.config, args.overrides)
+    # Pretrained weights come only from this machine's caches (recipe.vision.weights):
+    # huggingface_hub reads this once, at import, and then never reaches the network.
+    os.environ["HF_HUB_OFFLINE"] = "1"
     if args.command == "check":
         from recipe.config import ConfigError
         from recipe.train import check_grid, dump_yaml, print_problems, validate

@@ -21,6 +21,10 @@ BUILTINS: dict[str, dict[str, str]] = {
         "mlp": "recipe.models:MLP",
         "cnn": "recipe.models:SmallCNN",
         "resnet": "recipe.models:SmallResNet",
+        # `{_target_: timm, name: resnet18, pretrained: true}`, `{_target_: torchvision,
+        # name: efficientnet_b0, weights: DEFAULT}`: the libraries' models by name.
+        "timm": "recipe.vision.models:timm_model",
+        "torchvision": "recipe.vision.models:torchvision_model",
     },
     "loss": {
         "cross_entropy": "torch.nn:CrossEntropyLoss",

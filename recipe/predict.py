@@ -65,8 +65,11 @@ def predict(run_dir: str, inputs: list[str], batch_size: int = 256) -> int:
             print(problem, file=sys.stderr)
         return EXIT_CONFIG_ERROR
 
+    from recipe.vision.weights import from_checkpoint
+
     try:
-        module = RecipeModule.load_from_checkpoint(checkpoint, map_location="cpu")
+        with from_checkpoint():  # pretrained weights: the checkpoint has them all
+            module = RecipeModule.load_from_checkpoint(checkpoint, map_location="cpu")
     except MissingFileError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG_ERROR

@@ -23,6 +23,7 @@ from recipe.builtins import BUILTINS, INJECTED, RESERVED, section_kind
 from recipe.config.data_values import DATA_VALUES, holds_late
 from recipe.config.errors import ConfigError, Position, Problem, did_you_mean
 from recipe.config.interpolate import contains_unresolved
+from recipe.config.model_names import LIBRARIES
 from recipe.config.schema import REFERENCE, REFERENCE_LIST, SCHEMA, TARGET_KEY, Field
 from recipe.config.source import Path
 from recipe.config.validate import ValidatedConfig, nested_references
@@ -290,6 +291,11 @@ def check_references(config: ValidatedConfig) -> None:
                 index = next(i for i, ch in enumerate(key) if not ch.isascii())
                 position = Position(position.file, position.line, start + index)
             problems.append(Problem(position, message))
+        if kind == "model" and not nested and name in LIBRARIES and name not in _CUSTOM:
+            from recipe.vision.names import full_problems
+
+            for key, message in full_problems(name, ref, config.project_dir):
+                problems.append(Problem(config.locate((*path, key)), message))
         for key, item in kwargs.items():
             for inner_path, inner in nested_references((*path, key), item):
                 visit(inner_path, inner, nested=True)

@@ -20,3 +20,8 @@ def _private_user_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch) 
     """Each test (and every process it starts) gets an empty user config directory, so the
     trust decisions of the user running the tests neither leak in nor get written."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+    # An empty cache too: model name lists, and the weights caches that follow it (the
+    # Hugging Face hub's and torch's), so weights the user has downloaded never leak in.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    for name in ("HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "TORCH_HOME"):
+        monkeypatch.delenv(name, raising=False)

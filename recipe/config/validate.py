@@ -18,6 +18,7 @@ from recipe.config.custom_scan import CustomScan, scan_custom_file
 from recipe.config.data_values import late_name
 from recipe.config.errors import ConfigError, Position, Problem, did_you_mean
 from recipe.config.interpolate import UNRESOLVED, resolve_interpolations
+from recipe.config.model_names import LIBRARIES, cached_names, key_problems, name_problems
 from recipe.config.overrides import Override, apply_overrides, parse_overrides_collecting
 from recipe.config.schema import (
     REFERENCE,
@@ -247,10 +248,22 @@ class _Checker:
             )
         else:
             self.check_name((*path, TARGET_KEY), target)
+            if path == ("model",) and target in LIBRARIES and target not in self.custom.names:
+                self.check_library_model(path, target, value)
         for key, item in value.items():
             if key != TARGET_KEY:
                 for nested_path, nested in nested_references((*path, key), item):
                     self.check_reference(nested_path, nested)
+
+    def check_library_model(self, path: Path, library: str, ref: dict[str, Any]) -> None:
+        """The model name (and torchvision weights) against the library's cached list;
+        nothing until the full check has cached it (see recipe.config.model_names)."""
+        found = key_problems(library, ref)
+        names = cached_names(library)
+        if names is not None:
+            found += name_problems(library, ref, names)
+        for key, message in found:
+            self.add((*path, key), message)
 
     def check_name(self, path: Path, name: str) -> None:
         if name is UNRESOLVED:

@@ -11,6 +11,7 @@ torch-free: a plain dataclass that round-trips through JSON.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -70,7 +71,71 @@ def for_model(model_ref: Any) -> ImagePreprocessing | None:
     """The preprocessing the model named by a config's `model:` reference expects, or None
     when it names none (built-in models, custom classes: the data decides).
 
-    To be filled for `_target_: timm` (timm's pretrained config / resolve_data_config) and
-    `_target_: torchvision` (the weights' transforms).
+    `_target_: timm`: the model's pretrained config (`timm.data.resolve_data_config`), that
+    of its default tag when no tag is named, so a model trained from scratch still gets
+    its architecture's defaults. `_target_: torchvision`: the named weights' transforms
+    (`weights.transforms()`), else those of its DEFAULT weights; an architecture without
+    any takes ImageNet's 224/256 bilinear. `in_chans: 1` averages mean/std to one channel.
     """
+    if not isinstance(model_ref, dict) or not isinstance(model_ref.get("name"), str):
+        return None
+    target = model_ref.get("_target_")
+    if target == "timm":
+        return _timm(model_ref)
+    if target == "torchvision":
+        return _torchvision(model_ref)
     return None
+
+
+def _one_channel(values: tuple[float, ...], channels: int) -> tuple[float, ...]:
+    if channels == 1 and len(values) > 1:
+        return (sum(values) / len(values),)
+    return values
+
+
+def _timm(ref: dict[str, Any]) -> ImagePreprocessing:
+    from timm.data import resolve_data_config
+    from timm.models import get_pretrained_cfg
+
+    name: str = ref["name"]
+    cfg = get_pretrained_cfg(name)
+    resolved = resolve_data_config(
+        pretrained_cfg=cfg.to_dict() if cfg is not None else None,
+        args={"input_size": (3, 224, 224)} if cfg is None else {},
+    )
+    channels = int(ref.get("in_chans") or 3)
+    _, height, width = resolved["input_size"]
+    crop_pct = float(resolved["crop_pct"])
+    source = f"timm:{cfg.architecture}.{cfg.tag}" if cfg is not None and cfg.tag else f"timm:{name}"
+    return ImagePreprocessing(
+        input_size=(channels, int(height), int(width)),
+        resize_size=math.floor(min(height, width) / crop_pct),  # timm's scale_size
+        interpolation=str(resolved["interpolation"]),
+        mean=_one_channel(tuple(float(v) for v in resolved["mean"]), channels),
+        std=_one_channel(tuple(float(v) for v in resolved["std"]), channels),
+        source=source,
+        extra={"crop_pct": crop_pct, "crop_mode": str(resolved.get("crop_mode", "center"))},
+    )
+
+
+def _torchvision(ref: dict[str, Any]) -> ImagePreprocessing:
+    from torchvision.models import get_model_weights
+
+    name: str = ref["name"]
+    enum = get_model_weights(name)
+    weights = ref.get("weights")
+    member = enum[str(weights).rpartition(".")[2]] if weights else enum.__members__.get("DEFAULT")
+    if member is None:
+        return ImagePreprocessing(
+            input_size=(3, 224, 224), resize_size=256, source=f"torchvision:{name}"
+        )
+    transforms = member.transforms()
+    crop = int(transforms.crop_size[0])
+    return ImagePreprocessing(
+        input_size=(3, crop, crop),
+        resize_size=int(transforms.resize_size[0]),
+        interpolation=transforms.interpolation.value,
+        mean=tuple(float(v) for v in transforms.mean),
+        std=tuple(float(v) for v in transforms.std),
+        source=f"torchvision:{type(member).__name__}.{member.name}",
+    )

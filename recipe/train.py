@@ -148,6 +148,7 @@ def run_training(
 
     module = RecipeModule(cfg, data_info)
     module.train_transform = bundle.train_transform
+    module.batch_mix = bundle.batch_mix
 
     monitor, mode = default_monitor(bundle.task)
     if trainer_cfg["monitor"] != "auto":
@@ -265,7 +266,13 @@ def run_training(
 
     trainer.callbacks.insert(0, _Progress())  # type: ignore[attr-defined]
     print(f"run directory: {run_dir}", flush=True)
-    trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt_path)
+    try:
+        trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt_path)
+    except DataError as exc:  # e.g. an image that fails to decode, maybe in a worker
+        # A worker's error arrives with its traceback as text; its last line is the message.
+        message = str(exc).strip().splitlines()[-1].removeprefix(f"{DataError.__module__}.")
+        print(f"data: {message.removeprefix('DataError: ')}", file=sys.stderr, flush=True)
+        return EXIT_FAILED
 
     if STOP.requested:
         if not stop.saved:  # the stop came before the first batch ended

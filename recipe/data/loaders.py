@@ -257,7 +257,8 @@ def make_loader(
     as they are). Anything else gets a `DataLoader` with a seeded generator (the same
     shuffle order for the same seed) and, when it has workers, `persistent_workers`
     on by default so workers are not restarted every epoch; its workers start safe from
-    a stop signal (`StopSafeDataLoader`).
+    a stop signal (`StopSafeDataLoader`). A dataset with a `make_sampler` method (image
+    files: `recipe.data.image_files`) supplies its own seeded sampler.
     """
     if isinstance(dataset, TensorDataset) and num_workers == 0:
         return TensorBatchLoader(
@@ -267,10 +268,15 @@ def make_loader(
     generator.manual_seed(seed)
     if persistent_workers is None:
         persistent_workers = num_workers > 0
+    sampler = None
+    if callable(getattr(dataset, "make_sampler", None)):
+        sampler = dataset.make_sampler(shuffle=shuffle, seed=seed)  # type: ignore[attr-defined]
+        shuffle = False
     return StopSafeDataLoader(
         dataset,
         batch_size=batch_size,
         shuffle=shuffle,
+        sampler=sampler,
         num_workers=num_workers,
         pin_memory=pin_memory,
         drop_last=drop_last,

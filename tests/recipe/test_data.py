@@ -707,6 +707,17 @@ def test_load_inputs_images_match_training_preprocessing(tmp_path):
         data.load_inputs(bundle.preprocess, [str(tmp_path / "nothing.png")])
 
 
+def test_load_inputs_images_of_runs_made_before_lazy_image_folders(tmp_path):
+    """Run directories from when image_folder read everything into memory (kind `image`,
+    data statistics in `mean` / `std`) still predict as they were trained."""
+    root = make_image_folder(tmp_path / "imgs", per_class=1)
+    preprocess = {"kind": "image", "input_shape": [3, 6, 6], "size": [6, 6], "grayscale": False,
+                  "normalize_per": "channel", "mean": [0.5] * 3, "std": [0.25] * 3}  # fmt: skip
+    x, sources = data.load_inputs(preprocess, [str(root / "red")])
+    raw = data.read_image(Path(sources[0]), (6, 6), grayscale=False)
+    assert torch.allclose(x[0], (torch.from_numpy(raw) - 0.5) / 0.25)
+
+
 def test_load_inputs_arrays_match_training_preprocessing(tmp_path):
     rng = np.random.default_rng(1)
     images = rng.uniform(size=(20, 2, 4, 4)).astype(np.float32)

@@ -221,6 +221,27 @@ def test_mixup_and_cutmix_give_soft_targets(tmp_path):
     assert torch.isclose(loss, torch.log(torch.tensor(3.0)))
 
 
+def test_batch_mixing_in_training_is_seeded_by_epoch_and_batch(tmp_path, monkeypatch):
+    from recipe.checking import validate
+    from recipe.module import RecipeModule
+
+    project = make_project(tmp_path / "project")
+    root = shapes_folder(project / "imgs", per_class=3, size=12)
+    bundle = data.image_folder(str(root), size=8, mixup={"alpha": 1.0}, val_fraction=0.34)
+    monkeypatch.chdir(project)
+    config = validate("configs/digits_cnn.yaml", [])
+    info = {"task": "classification", "input_shape": [3, 8, 8], "num_outputs": 3,
+            "class_names": bundle.class_names, "preprocess": bundle.preprocess}  # fmt: skip
+    module = RecipeModule(config.data, info)
+    module.batch_mix = bundle.batch_mix
+    x, y = next(iter(data.make_loader(bundle.train, batch_size=5, shuffle=False)))
+    before = torch.get_rng_state()
+    first, again, other = module._mixed(x, y, 0), module._mixed(x, y, 0), module._mixed(x, y, 1)
+    assert torch.equal(torch.get_rng_state(), before)
+    assert torch.equal(first[0], again[0]) and torch.equal(first[1], again[1])
+    assert not torch.equal(first[1], other[1])
+
+
 def test_recipe_check_reports_augment_mistakes_at_their_lines(tmp_path):
     project = make_project(tmp_path / "project")
     shapes_folder(project / "imgs", per_class=2, size=12)
@@ -300,6 +321,26 @@ def test_training_on_lazy_images_with_workers_mixup_cutmix_then_predict(tmp_path
         best = row["top_k"][0]
         assert best["index"] == int(p.argmax())
         assert best["probability"] == pytest.approx(float(p.max()), abs=1e-5)
+
+
+def test_an_image_failing_to_decode_in_a_worker_fails_the_run_with_one_line(tmp_path):
+    project = make_project(tmp_path / "project")
+    shapes_folder(project / "imgs", per_class=4, size=16)
+    cut = project / "imgs" / "red" / "cut.png"
+    Image.fromarray(np.full((64, 64, 3), 7, np.uint8)).save(cut)
+    cut.write_bytes(cut.read_bytes()[:80])  # the header reads; the pixels do not
+    # normalize: false: no statistics sample read at start-up, so a worker meets it first
+    (project / "configs" / "cut.yaml").write_text(
+        "data: {_target_: image_folder, path: imgs, size: 16, normalize: false}\n"
+        "model: cnn\n"
+        "dataloader: {batch_size: 4, num_workers: 2}\n"
+        "trainer: {max_epochs: 1}\n"
+    )
+    result = run_recipe(["train", "configs/cut.yaml", "--run-dir", "r"], project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"data: {cut.relative_to(project)}: cannot read this image" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert read_metrics(project / "r")[-1]["status"] == "failed"
 
 
 # ---------------------------------------------------------------- memory

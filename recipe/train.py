@@ -18,7 +18,7 @@ from typing import Any
 from recipe import EXIT_CONFIG_ERROR, EXIT_FAILED, EXIT_OK, EXIT_STOPPED
 from recipe.checking import check_grid, print_problems, validate
 from recipe.code_snapshot import run_code, snapshot_code, use_run_code
-from recipe.config import ConfigError, Position, ValidatedConfig
+from recipe.config import ConfigError, Position, Problem, ValidatedConfig
 from recipe.io import atomic_write_json
 from recipe.missing_files import MissingFileError
 from recipe.run_dir import (
@@ -149,6 +149,17 @@ def run_training(
     module = RecipeModule(cfg, data_info)
     module.train_transform = bundle.train_transform
     module.batch_mix = bundle.batch_mix
+    loss_class = type(module.loss_fn)
+    if (
+        bundle.batch_mix is not None
+        and loss_class.__module__.startswith("torch.nn")  # a custom loss may take them
+        and not isinstance(module.loss_fn, torch.nn.CrossEntropyLoss)
+    ):
+        message = (
+            f"{loss_class.__name__} cannot take the soft targets mixup / cutmix make; "
+            "use loss: cross_entropy (or auto)"
+        )
+        raise ConfigError([Problem(config.locate(("loss",)), message)])
 
     monitor, mode = default_monitor(bundle.task)
     if trainer_cfg["monitor"] != "auto":

@@ -242,6 +242,23 @@ def test_batch_mixing_in_training_is_seeded_by_epoch_and_batch(tmp_path, monkeyp
     assert not torch.equal(first[1], other[1])
 
 
+def test_mixing_with_a_loss_that_takes_no_soft_targets_is_refused_at_its_line(tmp_path):
+    project = make_project(tmp_path / "project")
+    shapes_folder(project / "imgs", per_class=2, size=12)
+    (project / "configs" / "nll.yaml").write_text(
+        "data: {_target_: image_folder, path: imgs, size: 8, cutmix: {alpha: 1.0}, "
+        "val_fraction: 0.5}\n"
+        "model: cnn\n"
+        "loss: nll\n"
+    )
+    result = run_recipe(["train", "configs/nll.yaml", "--run-dir", "r"], project)
+    assert result.returncode == 2
+    assert "configs/nll.yaml:3:7: NLLLoss cannot take the soft targets mixup / cutmix" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
 def test_recipe_check_reports_augment_mistakes_at_their_lines(tmp_path):
     project = make_project(tmp_path / "project")
     shapes_folder(project / "imgs", per_class=2, size=12)

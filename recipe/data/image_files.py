@@ -110,16 +110,27 @@ class EpochSampler(Sampler[tuple[int, int]]):
 
     def __init__(self, size: int, *, shuffle: bool, seed: int) -> None:
         self.order = EpochPermutation(size, shuffle=shuffle, seed=seed, num_replicas=1, rank=0)
+        self._skip = 0
+
+    @property
+    def epoch(self) -> int:
+        """The epoch the next pass yields."""
+        return self.order.epoch
 
     def set_epoch(self, epoch: int) -> None:
         self.order.set_epoch(epoch)
+
+    def skip_next(self, count: int) -> None:
+        """Leave out the first `count` samples of the next pass (a resumed epoch)."""
+        self._skip = count
 
     def __len__(self) -> int:
         return self.order.size
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         epoch = self.order.epoch
-        for index in self.order.next_epoch_order().tolist():
+        skip, self._skip = self._skip, 0
+        for index in self.order.next_epoch_order()[skip:].tolist():
             yield epoch, index
 
 

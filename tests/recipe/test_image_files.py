@@ -199,6 +199,52 @@ def test_augmentation_is_reproducible_per_sample_across_workers_and_resumes(tmp_
     assert torch.equal(bundle.val[(1, 0)][0], bundle.val[(2, 0)][0])
 
 
+def test_a_run_resumed_mid_epoch_sees_the_same_augmented_batches(tmp_path):
+    import pytorch_lightning as pl
+
+    class Recorder(pl.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer = torch.nn.Linear(3 * 8 * 8, 3)
+            self.seen: list[torch.Tensor] = []
+
+        def training_step(self, batch, batch_idx):
+            x, y = batch
+            self.seen.append(x.clone())
+            return torch.nn.functional.cross_entropy(self.layer(x.flatten(1)), y)
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    class SaveAtStep(pl.Callback):
+        def on_train_batch_end(self, trainer, *args) -> None:
+            if trainer.global_step == 8:
+                trainer.save_checkpoint(tmp_path / "mid.ckpt")  # as a stop mid-epoch would
+
+    root = shapes_folder(tmp_path / "imgs", per_class=5, size=12)
+
+    def fit(module, ckpt_path=None):
+        bundle = data.image_folder(str(root), size=8, augment=AUGMENT, seed=5)  # 12 images
+        loader = data.make_loader(
+            bundle.train, batch_size=2, shuffle=True, seed=5, num_workers=2,
+            persistent_workers=False,
+        )  # fmt: skip
+        trainer = pl.Trainer(
+            max_epochs=2, accelerator="cpu", logger=False, enable_checkpointing=False,
+            enable_progress_bar=False, enable_model_summary=False, callbacks=[SaveAtStep()],
+        )  # fmt: skip
+        trainer.fit(module, train_dataloaders=loader, ckpt_path=ckpt_path)
+        return trainer
+
+    straight = Recorder()
+    fit(straight)
+    assert len(straight.seen) == 12
+    resumed = Recorder()
+    assert fit(resumed, ckpt_path=str(tmp_path / "mid.ckpt")).global_step == 12
+    assert len(resumed.seen) == 4  # the rest of epoch 2, the same augmented images
+    assert all(torch.equal(a, b) for a, b in zip(resumed.seen, straight.seen[8:], strict=True))
+
+
 def test_the_old_augment_mapping_still_works_on_lazy_images(tmp_path):
     root = shapes_folder(tmp_path / "imgs", per_class=3, size=12)
     bundle = data.image_folder(str(root), size=8, augment={"hflip": 1.0}, val_fraction=0.34)

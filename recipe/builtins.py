@@ -15,6 +15,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "diabetes": "recipe.data:diabetes",
         "csv": "recipe.data:csv",
         "image_folder": "recipe.data:image_folder",
+        "image_manifest": "recipe.data:image_manifest",
         "npz": "recipe.data:npz",
     },
     "model": {

@@ -110,6 +110,9 @@ class RecipeModule(pl.LightningModule):
         self.lr: Any = config["optimizer"].get("lr")  # `auto` until the LR finder sets it
         self.val_metrics = task_metrics(self.task, self.num_outputs).clone(prefix="val/")
         self.train_transform: Callable[[Tensor], Tensor] | None = None
+        # MixUp / CutMix (DataBundle.batch_mix): mixed inputs, soft targets (B, K), which
+        # CrossEntropyLoss takes as class probabilities.
+        self.batch_mix: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]] | None = None
         self._train_loss = BatchMean()
         self._val_loss = BatchMean()
         self._step_loss = torch.tensor(0.0)
@@ -134,8 +137,19 @@ class RecipeModule(pl.LightningModule):
             y = y.to(outputs.dtype).reshape(outputs.shape)
         return self.loss_fn(outputs, y)
 
+    def _mixed(self, x: Tensor, y: Tensor, batch_idx: int) -> tuple[Tensor, Tensor]:
+        """The batch through `batch_mix`, seeded by (seed, epoch, batch): the same batch
+        of the same epoch is mixed the same way, after a resume too."""
+        if self.batch_mix is None:
+            return x, y
+        seed = int(self.config["project"]["seed"])
+        key = (seed * 1_000_003 + self.current_epoch * 7_919 + batch_idx) % 2**63
+        with torch.random.fork_rng(devices=[]):  # its draws are on the CPU generator
+            torch.manual_seed(key)
+            return self.batch_mix(x, y)
+
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        x, y = batch
+        x, y = self._mixed(*batch, batch_idx)
         loss = self._loss(self(x), y)
         self._step_loss = loss.detach()
         self._train_loss.add(self._step_loss, len(x))

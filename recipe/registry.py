@@ -296,6 +296,17 @@ def check_references(config: ValidatedConfig) -> None:
 
             for key, message in full_problems(name, ref, config.project_dir):
                 problems.append(Problem(config.locate((*path, key)), message))
+        # A target may check its own arguments' values further (an image builder's
+        # augmentation names): `check_arguments(kwargs)` -> [(path below it, message)].
+        check_values = getattr(target, "check_arguments", None)
+        if callable(check_values) and not found:
+            for where, message in check_values(kwargs):
+                at = (*path, *where)
+                problems.append(
+                    Problem(
+                        config.locate(at, key=bool(where) and isinstance(where[-1], str)), message
+                    )
+                )
         for key, item in kwargs.items():
             for inner_path, inner in nested_references((*path, key), item):
                 visit(inner_path, inner, nested=True)

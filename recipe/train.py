@@ -18,7 +18,7 @@ from typing import Any
 from recipe import EXIT_CONFIG_ERROR, EXIT_FAILED, EXIT_OK, EXIT_STOPPED
 from recipe.checking import check_grid, print_problems, validate
 from recipe.code_snapshot import run_code, snapshot_code, use_run_code
-from recipe.config import ConfigError, Position, ValidatedConfig
+from recipe.config import ConfigError, Position, Problem, ValidatedConfig
 from recipe.io import atomic_write_json
 from recipe.missing_files import MissingFileError
 from recipe.run_dir import (
@@ -148,6 +148,18 @@ def run_training(
 
     module = RecipeModule(cfg, data_info)
     module.train_transform = bundle.train_transform
+    module.batch_mix = bundle.batch_mix
+    loss_class = type(module.loss_fn)
+    if (
+        bundle.batch_mix is not None
+        and loss_class.__module__.startswith("torch.nn")  # a custom loss may take them
+        and not isinstance(module.loss_fn, torch.nn.CrossEntropyLoss)
+    ):
+        message = (
+            f"{loss_class.__name__} cannot take the soft targets mixup / cutmix make; "
+            "use loss: cross_entropy (or auto)"
+        )
+        raise ConfigError([Problem(config.locate(("loss",)), message)])
 
     monitor, mode = default_monitor(bundle.task)
     if trainer_cfg["monitor"] != "auto":
@@ -265,7 +277,13 @@ def run_training(
 
     trainer.callbacks.insert(0, _Progress())  # type: ignore[attr-defined]
     print(f"run directory: {run_dir}", flush=True)
-    trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt_path)
+    try:
+        trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt_path)
+    except DataError as exc:  # e.g. an image that fails to decode, maybe in a worker
+        # A worker's error arrives with its traceback as text; its last line is the message.
+        message = str(exc).strip().splitlines()[-1].removeprefix(f"{DataError.__module__}.")
+        print(f"data: {message.removeprefix('DataError: ')}", file=sys.stderr, flush=True)
+        return EXIT_FAILED
 
     if STOP.requested:
         if not stop.saved:  # the stop came before the first batch ended

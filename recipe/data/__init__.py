@@ -7,7 +7,8 @@ are the builder's keyword arguments. Every builder splits train/validation by
 validation path is given, and standardises inputs with training statistics only.
 
 - `digits`, `iris`, `wine`, `breast_cancer`, `diabetes`: scikit-learn's bundled data.
-- `csv`, `npz`, `image_folder`: the user's files.
+- `csv`, `npz`: the user's files, in memory.
+- `image_folder`, `image_manifest`: image files read lazily by DataLoader workers.
 - `make_loader` / `TensorBatchLoader`: batches sliced from in-memory tensors.
 - `load_inputs` / `apply_preprocess` / `restore_targets`: the same preprocessing
   applied to raw inputs at predict time.
@@ -24,7 +25,8 @@ from recipe.data.bundle import (
     split_indices,
 )
 from recipe.data.errors import DataError
-from recipe.data.file_datasets import csv, image_folder, npz, read_image
+from recipe.data.file_datasets import csv, npz, read_image
+from recipe.data.image_builders import image_folder, image_manifest
 from recipe.data.inputs import apply_preprocess, load_inputs, restore_targets
 from recipe.data.loaders import EpochPermutation, TensorBatchLoader, make_loader
 from recipe.data.sklearn_datasets import breast_cancer, diabetes, digits, iris, wine
@@ -46,6 +48,7 @@ __all__ = [
     "digits",
     "from_arrays",
     "image_folder",
+    "image_manifest",
     "iris",
     "load_inputs",
     "make_loader",

@@ -34,7 +34,8 @@ MAX_AUTO_CLASSES = 20
 class DataBundle:
     """Train and validation data plus everything the model and `predict` need to know.
 
-    Datasets are `TensorDataset(x, y)`: `x` is float32 with shape `(N, *input_shape)`,
+    Datasets are `TensorDataset(x, y)` (images from files: `recipe.data.image_files`,
+    read lazily, same items): `x` is float32 with shape `(N, *input_shape)`,
     already normalised; `y` is int64 class indices `(N,)` for classification and float32
     `(N, num_outputs)` for regression.
     """
@@ -49,6 +50,10 @@ class DataBundle:
     # Batch-level augmentation for training inputs only (e.g. `ImageAugment`); it
     # returns a new tensor and never modifies its argument.
     train_transform: Callable[[Tensor], Tensor] | None = field(default=None, compare=False)
+    # Batch mixing for training (v2.MixUp / v2.CutMix): (x, y) -> (mixed x, soft y (B, K)).
+    batch_mix: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]] | None = field(
+        default=None, compare=False
+    )
     # A fitted scikit-learn transformer the raw inputs go through first (a CSV with text
     # columns or missing values, recipe.data.tables); train saves it in the run directory.
     fitted_preprocess: Any = field(default=None, compare=False)

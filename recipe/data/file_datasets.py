@@ -1,7 +1,8 @@
-"""Datasets read from the user's files: a CSV table, an `.npz` of arrays, an image folder.
+"""Datasets read from the user's files into memory: a CSV table, an `.npz` of arrays.
 
 Everything is read into memory (these are the small-data cases the recipe is built
 for), then handed to `from_arrays` for the split and normalisation every dataset gets.
+Image folders and manifests are read lazily instead: `recipe.data.image_builders`.
 Relative paths are resolved against the current directory, which the recipe sets to
 the project directory. A mistake in the files raises `DataError` naming the path and
 the fix.
@@ -138,73 +139,11 @@ def npz(
     )
 
 
-def image_folder(
-    path: str,
-    *,
-    size: int | Sequence[int] = 32,
-    grayscale: bool = False,
-    val_path: str | None = None,
-    augment: dict[str, Any] | None = None,
-    val_fraction: float = 0.2,
-    seed: int = 0,
-    normalize: bool = True,
-) -> DataBundle:
-    """Images in one subfolder per class (`path/cat/1.png`, `path/dog/2.jpg`, ...).
-
-    Images are read with Pillow, converted to RGB (or grayscale), resized to `size`
-    and held in memory as one float tensor with values in [0, 1] before normalisation.
-
-    Args:
-        path: the folder of class subfolders; subfolder names are the class names.
-        size: the size every image is resized to: `32` for 32x32, or `[height, width]`.
-        grayscale: read images as one channel instead of three.
-        val_path: a second folder, same layout, used for validation instead of a split.
-        augment: training augmentation, e.g. `{hflip: 0.5, crop: 4, noise: 0.02}`;
-            see `recipe.data.augment`.
-        val_fraction: share held out for validation when `val_path` is not given,
-            stratified by class.
-        seed: seeds the split and the augmentation.
-        normalize: standardise each channel with the training images' mean and std.
-    """
-    height, width = _image_size(size)
-    root = _existing_folder(path, "image_folder")
-    x, labels, class_names = _read_image_folder(root, (height, width), grayscale)
-    x_val = y_val = None
-    if val_path is not None:
-        val_root = _existing_folder(val_path, "image_folder val_path")
-        x_val, val_labels, val_classes = _read_image_folder(val_root, (height, width), grayscale)
-        unknown = sorted(set(val_classes) - set(class_names))
-        if unknown:
-            raise DataError(
-                f"{val_root}: class folders {unknown} are not in the training folder "
-                f"{root} (its classes: {class_names}); rename or remove them"
-            )
-        y_val = np.array([class_names.index(val_classes[i]) for i in val_labels])
-    return from_arrays(
-        x,
-        labels,
-        task="classification",
-        x_val=x_val,
-        y_val=y_val,
-        class_names=class_names,
-        val_fraction=val_fraction,
-        seed=seed,
-        normalize=normalize,
-        augment=augment,
-        source=str(root),
-        preprocess_extra={
-            "kind": "image",
-            "size": [height, width],
-            "channels": 1 if grayscale else 3,
-            "grayscale": grayscale,
-        },
-    )
-
-
 def read_image(path: Path, size: tuple[int, int], grayscale: bool) -> np.ndarray:
     """One image as a float32 array `(C, H, W)` with values in [0, 1], resized to `size`.
 
-    This is the exact reading that `image_folder` and `predict` share.
+    How `image_folder` read images before it read them lazily: `predict` still uses it for
+    run directories made then (`preprocess.kind: image`).
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -217,47 +156,6 @@ def read_image(path: Path, size: tuple[int, int], grayscale: bool) -> np.ndarray
     except (UnidentifiedImageError, OSError) as error:
         raise DataError(f"{path}: cannot read this image ({error}); remove or replace it") from None
     return pixels[None] if grayscale else pixels.transpose(2, 0, 1)
-
-
-def _read_image_folder(
-    root: Path, size: tuple[int, int], grayscale: bool
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not class_dirs:
-        raise DataError(
-            f"{root}: no class subfolders; put the images of each class in their own "
-            f"subfolder, e.g. {root / 'cat' / '001.png'}"
-        )
-    images: list[np.ndarray] = []
-    labels: list[int] = []
-    for index, class_dir in enumerate(class_dirs):
-        files = sorted(
-            p
-            for p in class_dir.rglob("*")
-            if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
-        )
-        if not files:
-            raise DataError(
-                f"{class_dir}: class folder {class_dir.name!r} has no images "
-                f"({', '.join(IMAGE_EXTENSIONS)}); add images or remove the folder"
-            )
-        images.extend(read_image(f, size, grayscale) for f in files)
-        labels.extend([index] * len(files))
-    return np.stack(images), np.array(labels, dtype=np.int64), [d.name for d in class_dirs]
-
-
-def _image_size(size: int | Sequence[int]) -> tuple[int, int]:
-    if isinstance(size, int) and not isinstance(size, bool) and size > 0:
-        return size, size
-    if (
-        isinstance(size, Sequence)
-        and len(size) == 2
-        and all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size)
-    ):
-        return int(size[0]), int(size[1])
-    raise DataError(
-        f"image_folder: size must be a positive integer or [height, width], got {size!r}"
-    )
 
 
 def _read_csv(

@@ -9,7 +9,10 @@ data scaled differently from what it was trained on. Accepted inputs, by kind:
   as numbers separated by commas or spaces, in the order of `feature_names`.
 - `table`: a CSV file with the training columns (text and empty cells as in training),
   encoded by the run's fitted transformer (`preprocess.pkl`, see `recipe.data.tables`).
-- `image`: an image file, or a folder (every image in it, recursively, sorted).
+- `image_files`: an image file, or a folder (every image in it, recursively, sorted),
+  through the eval transform training recorded (`preprocess.image`:
+  `recipe.vision.transforms.eval_transform`), normalisation included.
+- `image`: the same inputs for runs made when image folders were read into memory.
 - `array`: a `.npy` file (one sample, or a stack of samples), an `.npz` file (its
   `x_key` array), or one sample inline as numbers (reshaped to `input_shape`).
 """
@@ -62,6 +65,8 @@ def load_inputs(
     shape = tuple(preprocess["input_shape"])
     samples: list[np.ndarray] = []
     sources: list[str] = []
+    if kind == "image_files":
+        return _read_image_files(inputs, preprocess)
     for item in inputs:
         if kind == "image":
             found = _read_images(item, preprocess)
@@ -84,6 +89,33 @@ def load_inputs(
         raise DataError("predict: no inputs found in " + ", ".join(map(str, inputs)))
     batch = torch.from_numpy(np.stack(samples).astype(np.float32))
     return apply_preprocess(preprocess, batch), sources
+
+
+def _image_paths(item: str) -> list[Path]:
+    path = Path(item).expanduser()
+    if path.is_dir():
+        return sorted(
+            p for p in path.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+        )
+    if path.is_file():
+        return [path]
+    raise DataError(f"{item}: no such image file or folder")
+
+
+def _read_image_files(
+    inputs: Sequence[str], preprocess: dict[str, Any]
+) -> tuple[Tensor, list[str]]:
+    """Images through the very eval transform validation used (already normalised)."""
+    from recipe.data.image_files import ImageFiles
+    from recipe.vision.preprocessing import ImagePreprocessing
+    from recipe.vision.transforms import eval_transform
+
+    files = [f for item in inputs for f in _image_paths(item)]
+    if not files:
+        raise DataError("predict: no images found in " + ", ".join(map(str, inputs)))
+    transform = eval_transform(ImagePreprocessing.from_json(preprocess["image"]))
+    images = ImageFiles(files, np.zeros(len(files)), transform, grayscale=preprocess["grayscale"])
+    return torch.stack([images[i][0] for i in range(len(images))]), [str(f) for f in files]
 
 
 def _read_images(item: str, preprocess: dict[str, Any]) -> list[tuple[str, np.ndarray]]:

@@ -221,6 +221,43 @@ class StopSafeDataLoader(DataLoader[Any]):
             signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+class ResumableDataLoader(StopSafeDataLoader):
+    """A `DataLoader` over a sampler that can skip (`recipe.data.image_files.EpochSampler`),
+    which resumes mid-epoch with the very next batch, as `TensorBatchLoader` does.
+
+    Lightning saves `state_dict()` in checkpoints (the loader is `_Stateful`) and hands it
+    back on resume; the next pass then sets the sampler to that epoch and skips the
+    batches already trained on. Counted as batches leave the loader, not as the sampler
+    hands out indices (workers fetch ahead).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._progress = {"epoch": 0, "batches_done": 0}
+        self._resume_from: tuple[int, int] | None = None
+
+    def __iter__(self) -> Any:
+        sampler: Any = self.sampler
+        skip = 0
+        if self._resume_from is not None:
+            epoch, done = self._resume_from
+            self._resume_from = None
+            if 0 < done < len(self):  # a finished epoch needs no resuming
+                sampler.set_epoch(epoch)
+                skip = done
+        sampler.skip_next(skip * (self.batch_size or 1))
+        self._progress = {"epoch": sampler.epoch, "batches_done": skip}
+        for batch in super().__iter__():
+            self._progress["batches_done"] += 1
+            yield batch
+
+    def state_dict(self) -> dict[str, int]:
+        return dict(self._progress)
+
+    def load_state_dict(self, state_dict: dict[str, int]) -> None:
+        self._resume_from = (int(state_dict["epoch"]), int(state_dict["batches_done"]))
+
+
 def _worker_init(worker_id: int) -> None:
     """Workers ignore SIGTERM/SIGINT and seed NumPy and `random` from torch's per-worker seed.
 
@@ -257,7 +294,9 @@ def make_loader(
     as they are). Anything else gets a `DataLoader` with a seeded generator (the same
     shuffle order for the same seed) and, when it has workers, `persistent_workers`
     on by default so workers are not restarted every epoch; its workers start safe from
-    a stop signal (`StopSafeDataLoader`).
+    a stop signal (`StopSafeDataLoader`). A dataset with a `make_sampler` method (image
+    files: `recipe.data.image_files`) supplies its own seeded sampler, and its loader
+    resumes mid-epoch (`ResumableDataLoader`).
     """
     if isinstance(dataset, TensorDataset) and num_workers == 0:
         return TensorBatchLoader(
@@ -267,10 +306,15 @@ def make_loader(
     generator.manual_seed(seed)
     if persistent_workers is None:
         persistent_workers = num_workers > 0
-    return StopSafeDataLoader(
+    sampler, loader = None, StopSafeDataLoader
+    if callable(getattr(dataset, "make_sampler", None)):
+        sampler = dataset.make_sampler(shuffle=shuffle, seed=seed)  # type: ignore[attr-defined]
+        shuffle, loader = False, ResumableDataLoader
+    return loader(
         dataset,
         batch_size=batch_size,
         shuffle=shuffle,
+        sampler=sampler,
         num_workers=num_workers,
         pin_memory=pin_memory,
         drop_last=drop_last,

@@ -403,31 +403,41 @@ def make_image_folder(root: Path, per_class: int = 5, offset: int = 0) -> Path:
     return root
 
 
+def stacked(dataset) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every item of a lazily read image dataset, as two tensors."""
+    items = [dataset[i] for i in range(len(dataset))]
+    return torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items])
+
+
 def test_image_folder_reads_resizes_and_names_classes(tmp_path):
     root = make_image_folder(tmp_path / "imgs")
     (root / "red" / "notes.txt").write_text("ignored: not an image")
+    (root / "red" / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
     bundle = data.image_folder(str(root), size=16, normalize=False)
     assert bundle.class_names == ["blue", "green", "red"]
     assert bundle.input_shape == (3, 16, 16)
     assert (len(bundle.train), len(bundle.val)) == (12, 3)
-    assert sorted(bundle.val.tensors[1].tolist()) == [0, 1, 2]  # stratified
-    x, y = bundle.train.tensors
+    assert sorted(bundle.val.labels.tolist()) == [0, 1, 2]  # stratified
+    x, y = stacked(bundle.train)
+    assert x.shape == (12, 3, 16, 16)
     assert x.min() >= 0.0 and x.max() <= 1.0
     red = x[y == 2]
     assert (red[:, 0].mean() > 0.8) and (red[:, 2].mean() < 0.3)
     preprocess = bundle.preprocess
-    assert preprocess["kind"] == "image" and preprocess["size"] == [16, 16]
-    assert preprocess["channels"] == 3 and preprocess["grayscale"] is False
+    assert preprocess["kind"] == "image_files" and preprocess["input_shape"] == [3, 16, 16]
+    assert preprocess["image"]["mean"] == [0.0] * 3 and preprocess["grayscale"] is False
 
 
 def test_image_folder_grayscale_rectangular_size_and_channel_statistics(tmp_path):
     root = make_image_folder(tmp_path / "imgs")
     gray = data.image_folder(str(root), size=[12, 20], grayscale=True)
     assert gray.input_shape == (1, 12, 20)
-    assert gray.preprocess["channels"] == 1 and len(gray.preprocess["mean"]) == 1
+    assert stacked(gray.val)[0].shape == (3, 1, 12, 20)
+    assert len(gray.preprocess["image"]["mean"]) == 1
     colour = data.image_folder(str(root), size=8)
-    assert len(colour.preprocess["mean"]) == 3
-    channel_means = colour.train.tensors[0].mean(dim=(0, 2, 3))
+    assert len(colour.preprocess["image"]["mean"]) == 3
+    # Statistics of a sample of training images: here (12 < STATS_SAMPLE) all of them.
+    channel_means = stacked(colour.train)[0].mean(dim=(0, 2, 3))
     assert torch.allclose(channel_means, torch.zeros(3), atol=1e-4)
 
 
@@ -436,7 +446,7 @@ def test_image_folder_val_path(tmp_path):
     val = make_image_folder(tmp_path / "val", per_class=2, offset=10)
     bundle = data.image_folder(str(root), size=8, val_path=str(val))
     assert (len(bundle.train), len(bundle.val)) == (15, 6)
-    assert bundle.val.tensors[1].tolist() == [0, 0, 1, 1, 2, 2]
+    assert bundle.val.labels.tolist() == [0, 0, 1, 1, 2, 2]
 
 
 def test_image_folder_errors(tmp_path):
@@ -449,10 +459,11 @@ def test_image_folder_errors(tmp_path):
         data.image_folder(str(flat))
     root = make_image_folder(tmp_path / "imgs")
     (root / "yellow").mkdir()
+    (root / "yellow" / "readme.txt").write_text("not an image file")
     with pytest.raises(DataError, match=r"class folder 'yellow' has no images"):
         data.image_folder(str(root))
     (root / "yellow" / "broken.png").write_bytes(b"not an image")
-    with pytest.raises(DataError, match=r"broken.png: cannot read this image"):
+    with pytest.raises(DataError, match=r"class\(es\) \['yellow'\] have no readable images"):
         data.image_folder(str(root))
     good = make_image_folder(tmp_path / "good")
     other = tmp_path / "other"
@@ -688,12 +699,23 @@ def test_load_inputs_images_match_training_preprocessing(tmp_path):
     val = make_image_folder(tmp_path / "val", per_class=2, offset=10)
     bundle = data.image_folder(str(root), size=[10, 12], val_path=str(val))
     x, sources = data.load_inputs(bundle.preprocess, [str(val)])
-    assert torch.allclose(x, bundle.val.tensors[0], atol=1e-6)
+    assert torch.equal(x, stacked(bundle.val)[0])  # the very eval transform
     assert len(sources) == 6 and sources[0].endswith("000.jpg")
     one, _ = data.load_inputs(bundle.preprocess, [sources[1]])
     assert torch.allclose(one, x[1:2])
     with pytest.raises(DataError, match=r"nothing.png: no such image file or folder"):
         data.load_inputs(bundle.preprocess, [str(tmp_path / "nothing.png")])
+
+
+def test_load_inputs_images_of_runs_made_before_lazy_image_folders(tmp_path):
+    """Run directories from when image_folder read everything into memory (kind `image`,
+    data statistics in `mean` / `std`) still predict as they were trained."""
+    root = make_image_folder(tmp_path / "imgs", per_class=1)
+    preprocess = {"kind": "image", "input_shape": [3, 6, 6], "size": [6, 6], "grayscale": False,
+                  "normalize_per": "channel", "mean": [0.5] * 3, "std": [0.25] * 3}  # fmt: skip
+    x, sources = data.load_inputs(preprocess, [str(root / "red")])
+    raw = data.read_image(Path(sources[0]), (6, 6), grayscale=False)
+    assert torch.allclose(x[0], (torch.from_numpy(raw) - 0.5) / 0.25)
 
 
 def test_load_inputs_arrays_match_training_preprocessing(tmp_path):

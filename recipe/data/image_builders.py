@@ -237,6 +237,16 @@ def _preprocessing(
 
     channels = 1 if grayscale else 3
     if model is not None:
+        if grayscale and model.input_size[0] == 3:
+            # timm and torchvision models take one channel when the data has one (timm's
+            # in_chans, torchvision's first convolution summed over RGB): the eval
+            # transform follows, with the mean of the model's per-channel statistics.
+            model = replace(
+                model,
+                input_size=(1, *model.input_size[1:]),
+                mean=(sum(model.mean) / len(model.mean),),
+                std=(sum(model.std) / len(model.std),),
+            )
         if model.input_size[0] != channels:
             raise DataError(
                 f"{source}: the model ({model.source}) takes {model.input_size[0]}-channel "

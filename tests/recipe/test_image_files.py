@@ -168,8 +168,14 @@ def test_a_models_preprocessing_sets_the_eval_transform(tmp_path):
     assert torch.equal(bundle.val[0][0], expected)
     resized = data.image_folder(str(root), preprocessing=model, size=16, val_fraction=0.5)
     assert resized.input_shape == (3, 16, 16) and resized.preprocess["image"]["resize_size"] == 20
-    with pytest.raises(DataError, match=r"takes 3-channel images but grayscale is true"):
-        data.image_folder(str(root), preprocessing=model, grayscale=True, val_fraction=0.5)
+    # Grayscale data: the library model takes one channel (timm's in_chans, torchvision's
+    # summed first convolution), normalised with the mean of the model's statistics.
+    gray = data.image_folder(str(root), preprocessing=model, grayscale=True, val_fraction=0.5)
+    assert gray.input_shape == (1, 24, 24)
+    assert gray.preprocess["image"]["mean"] == [pytest.approx(sum(model.mean) / 3)]
+    one_channel = ImagePreprocessing.from_json({**model.to_json(), "input_size": [1, 24, 24]})
+    with pytest.raises(DataError, match=r"takes 1-channel images but grayscale is false"):
+        data.image_folder(str(root), preprocessing=one_channel, val_fraction=0.5)
 
 
 # ---------------------------------------------------------------- augmentation

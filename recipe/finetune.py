@@ -202,6 +202,12 @@ def parameter_groups(
     return [*groups, {"params": backbone, "lr": lr * backbone_lr_mult, "name": BACKBONE_GROUP}]
 
 
+def unfreezable(strategy: str) -> str:
+    """DDP that tolerates parameters without a gradient: frozen ones have none, and plain
+    DDP stops the first step ("parameters that were not used in producing the loss")."""
+    return "ddp_find_unused_parameters_true" if strategy == "ddp" else strategy
+
+
 def _model_of(pl_module: pl.LightningModule) -> nn.Module:
     model = getattr(pl_module, "model", None)
     if not isinstance(model, nn.Module):

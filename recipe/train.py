@@ -113,7 +113,7 @@ def run_training(
     from recipe.data import DataBundle, DataError, make_loader
     from recipe.data.tables import save_transformer
     from recipe.ddp_local import keep_ddp_on_loopback
-    from recipe.finetune import FreezeBackbone
+    from recipe.finetune import FreezeBackbone, unfreezable
     from recipe.lr_finder import find_lr, report
     from recipe.module import RecipeModule, default_monitor
     from recipe.registry import data_injections, instantiate
@@ -190,7 +190,7 @@ def run_training(
         max_steps=trainer_cfg["max_steps"],
         accelerator=trainer_cfg["accelerator"],
         devices=trainer_cfg["devices"],
-        strategy=trainer_cfg["strategy"],
+        strategy=unfreezable(trainer_cfg["strategy"]) if freeze else trainer_cfg["strategy"],
         num_nodes=trainer_cfg["num_nodes"],
         precision=trainer_cfg["precision"],
         gradient_clip_val=trainer_cfg["gradient_clip_val"],

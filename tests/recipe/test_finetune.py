@@ -414,3 +414,20 @@ def test_the_head_is_the_librarys_own_classifier(
 
     names, found = find_head(build())
     assert names == (head,) and found.startswith(source)
+
+
+def test_freezing_under_ddp_trains(project: Path) -> None:
+    """Frozen parameters get no gradient, which plain DDP refused at the first step ("It
+    looks like your LightningModule has parameters that were not used in producing the
+    loss"): two CPU ranks, frozen for 2 epochs, then unfrozen."""
+    result = run_recipe(
+        [
+            *("train", "configs/custom_example.yaml", "trainer.max_epochs=3"),
+            *("trainer.strategy=ddp", "trainer.devices=2", "trainer.accelerator=cpu"),
+            *("--run-dir", "r"),
+        ],
+        project,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "unfreezing the backbone at epoch 3" in result.stdout
+    assert read_metrics(project / "r")[-1]["status"] == "completed"

@@ -199,8 +199,7 @@ def _late_type_problems(
 def _finetune_value_problems(config: ValidatedConfig) -> list[Problem]:
     """The optimizer's fine-tuning keys, which the recipe reads itself (recipe.finetune)."""
     optimizer = config.data.get("optimizer")
-    if not isinstance(optimizer, dict):
-        return []
+    optimizer = optimizer if isinstance(optimizer, dict) else {}
     problems = []
     mult = optimizer.get("backbone_lr_mult", 1.0)
     if isinstance(mult, bool) or not isinstance(mult, int | float) or mult <= 0:
@@ -211,6 +210,15 @@ def _finetune_value_problems(config: ValidatedConfig) -> list[Problem]:
                 f"lr x this, e.g. 0.1), got {mult!r}",
             )
         )
+    for key in ("freeze_module", "head_module"):
+        names = config.data["trainer"].get(key)
+        if isinstance(names, list) and not all(isinstance(n, str) and n for n in names):
+            problems.append(
+                Problem(
+                    config.locate(("trainer", key)),
+                    f"trainer.{key} must be a submodule's name or a list of names, got {names!r}",
+                )
+            )
     steps = optimizer.get("unfreeze_warmup_steps", 0)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         problems.append(

@@ -334,29 +334,40 @@ def test_a_model_without_a_head_to_find_is_a_clear_error(project: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("override", "message"),
+    ("overrides", "message"),
     [
         (
-            "optimizer.backbone_lr_mult=0",
+            ["optimizer.backbone_lr_mult=0"],
             "<command line>:1:1: optimizer.backbone_lr_mult must be a number above 0 (the "
             "backbone's lr is lr x this, e.g. 0.1), got 0",
         ),
         (
-            "optimizer.unfreeze_warmup_steps=half",
+            ["optimizer.unfreeze_warmup_steps=half"],
             "<command line>:1:1: optimizer.unfreeze_warmup_steps must be a whole number of "
             "steps, 0 or more, got 'half'",
         ),
         (
-            "trainer.freeze_module=backbone",
-            "<command line>:1:32: trainer.freeze_module and trainer.head_module are "
-            "both set: name either the modules to freeze or the head that trains (everything "
-            "else is frozen)",
+            ["trainer.freeze_epochs=0", "optimizer.unfreeze_warmup_steps=5"],
+            "<command line>:1:25: optimizer.unfreeze_warmup_steps re-warms the backbone after "
+            "trainer.freeze_epochs, which is 0: set freeze_epochs or drop this key",
+        ),
+        (
+            ["trainer.freeze_module=[stem, 3]"],
+            "<command line>:1:1: trainer.freeze_module must be a submodule's name or a list of "
+            "names, got ['stem', 3]",
+        ),
+        (
+            ["trainer.freeze_module=backbone", "trainer.head_module=head"],
+            "<command line>:1:32: trainer.freeze_module and trainer.head_module are both set: "
+            "name either the modules to freeze or the head that trains (everything else is "
+            "frozen)",
         ),
     ],
 )
-def test_fine_tuning_settings_are_checked(project: Path, override: str, message: str) -> None:
-    extra = ["trainer.head_module=head"] if "freeze_module" in override else []
-    result = run_recipe(["check", "configs/custom_example.yaml", override, *extra], project)
+def test_fine_tuning_settings_are_checked(
+    project: Path, overrides: list[str], message: str
+) -> None:
+    result = run_recipe(["check", "configs/custom_example.yaml", *overrides], project)
     assert result.returncode == 2
     assert result.stderr.splitlines()[0] == message
 

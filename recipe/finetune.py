@@ -274,11 +274,13 @@ class FreezeBackbone(pl.Callback):
     def _find_split(self, pl_module: pl.LightningModule) -> None:
         model = _model_of(pl_module)
         self.split = find_split(model, self.freeze_module, self.head_module)
-        frozen = {id(p) for p in backbone_parameters(model, self.split)}
+        # By module, not by parameter: a BatchNorm without affine parameters has statistics too.
+        named = [model.get_submodule(name) for name in self.split.frozen or self.split.head]
+        inside = {id(m) for module in named for m in module.modules()}
         self._batch_norms = [
             m
             for m in model.modules()
-            if isinstance(m, _BatchNorm) and any(id(p) in frozen for p in m.parameters())
+            if isinstance(m, _BatchNorm) and (id(m) in inside) == bool(self.split.frozen)
         ]
 
     def _modules(self, model: nn.Module) -> list[nn.Module]:

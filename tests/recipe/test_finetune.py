@@ -442,3 +442,40 @@ def test_freezing_under_ddp_trains(project: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "unfreezing the backbone at epoch 3" in result.stdout
     assert read_metrics(project / "r")[-1]["status"] == "completed"
+
+
+def test_batchnorm_statistics_without_affine_parameters_stay_frozen(project: Path) -> None:
+    """A BatchNorm with no weight or bias still has running statistics to keep."""
+    config = set_up(
+        project,
+        """\
+        data: {_target_: image_folder, path: images, size: 16, val_fraction: 0.3}
+        model: {_target_: plain_bn}
+        dataloader: {batch_size: 8}
+        trainer: {max_epochs: 2, freeze_epochs: 1}
+        callbacks: [{_target_: probe, head: "3"}]
+        """,
+    )
+    with (project / "custom.py").open("a") as custom:
+        custom.write(
+            textwrap.dedent(
+                """
+                @register("plain_bn")
+                def plain_bn(num_outputs: int) -> torch.nn.Module:
+                    return torch.nn.Sequential(
+                        torch.nn.Conv2d(3, 4, 3),
+                        torch.nn.BatchNorm2d(4, affine=False),
+                        torch.nn.Flatten(),
+                        torch.nn.Linear(4 * 14 * 14, num_outputs),
+                    )
+                """
+            )
+        )
+    result = run_recipe(["train", config, "--run-dir", "runs/bn"], project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "training only model.3 (the submodule holding its last Linear layer)" in result.stdout
+    records = probe(project)
+    ends = [r for r in records if r["event"] == "epoch_end"]
+    steps = [r for r in records if r["event"] == "step"]
+    assert ends[0]["bn_stats"] == records[0]["bn_stats"] != ends[1]["bn_stats"]
+    assert [s["bn_training"] for s in steps] == [False] * 3 + [True] * 3

@@ -444,33 +444,38 @@ def test_freezing_under_ddp_trains(project: Path) -> None:
     assert read_metrics(project / "r")[-1]["status"] == "completed"
 
 
-def test_batchnorm_statistics_without_affine_parameters_stay_frozen(project: Path) -> None:
-    """A BatchNorm with no weight or bias still has running statistics to keep."""
+PLAIN_BN = """
+@register("plain_bn")
+def plain_bn(num_outputs: int) -> torch.nn.Module:
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3),
+        torch.nn.BatchNorm2d(4, affine=False),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4 * 14 * 14, num_outputs),
+    )
+"""
+
+
+def plain_bn_project(project: Path, trainer: str, optimizer: str = "adamw") -> str:
     config = set_up(
         project,
-        """\
-        data: {_target_: image_folder, path: images, size: 16, val_fraction: 0.3}
-        model: {_target_: plain_bn}
-        dataloader: {batch_size: 8}
-        trainer: {max_epochs: 2, freeze_epochs: 1}
-        callbacks: [{_target_: probe, head: "3"}]
+        f"""\
+        data: {{_target_: image_folder, path: images, size: 16, val_fraction: 0.3}}
+        model: {{_target_: plain_bn}}
+        optimizer: {optimizer}
+        dataloader: {{batch_size: 8}}
+        trainer: {trainer}
+        callbacks: [{{_target_: probe, head: "3"}}]
         """,
     )
     with (project / "custom.py").open("a") as custom:
-        custom.write(
-            textwrap.dedent(
-                """
-                @register("plain_bn")
-                def plain_bn(num_outputs: int) -> torch.nn.Module:
-                    return torch.nn.Sequential(
-                        torch.nn.Conv2d(3, 4, 3),
-                        torch.nn.BatchNorm2d(4, affine=False),
-                        torch.nn.Flatten(),
-                        torch.nn.Linear(4 * 14 * 14, num_outputs),
-                    )
-                """
-            )
-        )
+        custom.write(PLAIN_BN)
+    return config
+
+
+def test_batchnorm_statistics_without_affine_parameters_stay_frozen(project: Path) -> None:
+    """A BatchNorm with no weight or bias still has running statistics to keep."""
+    config = plain_bn_project(project, "{max_epochs: 2, freeze_epochs: 1}")
     result = run_recipe(["train", config, "--run-dir", "runs/bn"], project)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "training only model.3 (the submodule holding its last Linear layer)" in result.stdout
@@ -479,3 +484,19 @@ def test_batchnorm_statistics_without_affine_parameters_stay_frozen(project: Pat
     steps = [r for r in records if r["event"] == "step"]
     assert ends[0]["bn_stats"] == records[0]["bn_stats"] != ends[1]["bn_stats"]
     assert [s["bn_training"] for s in steps] == [False] * 3 + [True] * 3
+
+
+def test_a_backbone_rate_without_freezing(project: Path) -> None:
+    """`backbone_lr_mult` alone: the two groups from the first step, nothing frozen."""
+    config = plain_bn_project(
+        project, "{max_epochs: 1}", "{_target_: sgd, lr: 0.05, backbone_lr_mult: 0.2}"
+    )
+    result = run_recipe(["train", config, "--run-dir", "runs/mult"], project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "freeze_epochs" not in result.stdout
+    steps = [r for r in probe(project) if r["event"] == "step"]
+    assert len(steps) == 3
+    for s in steps:
+        assert s["backbone_trainable"] == 2 and s["bn_training"] is True  # the conv weight, bias
+        assert group(s, "head")["lr"] == 0.05 and group(s, "backbone")["lr"] == 0.2 * 0.05
+        assert [g["size"] for g in s["groups"]] == [3 * 4 * 14 * 14 + 3, 4 * 3 * 3 * 3 + 4]

@@ -76,6 +76,7 @@ INJECTED: dict[str, tuple[str, ...]] = {
 
 # Keys of a reference the recipe reads itself and does not pass to the target.
 RESERVED: dict[str, tuple[str, ...]] = {
+    "optimizer": ("backbone_lr_mult", "unfreeze_warmup_steps"),  # recipe.finetune
     "scheduler": ("interval", "monitor"),
 }
 

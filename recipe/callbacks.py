@@ -5,7 +5,6 @@
 - `ConsoleSummary`: one readable line per epoch instead of a progress bar in a log file.
 - `GracefulStop`: a SIGTERM/SIGINT (recipe.stopping) stops the loop after the current
   batch; `train` then saves last.ckpt and exits with EXIT_STOPPED.
-- `FreezeBackbone`: trains only the head for the first `freeze_epochs` epochs.
 - `AtomicCheckpointIO`: checkpoints are written to a temp file and renamed into place.
 """
 
@@ -254,35 +253,6 @@ class ThrottledTensorBoardLogger(TensorBoardLogger):
     def finalize(self, status: str) -> None:
         super().save()
         super().finalize(status)
-
-
-class FreezeBackbone(pl.Callback):
-    """Freezes `model.<attribute>` for the first N epochs, then trains everything.
-
-    All parameters stay in the optimizer from the start (frozen ones simply get no
-    gradient), so schedulers see one fixed set of parameter groups.
-    """
-
-    def __init__(self, epochs: int, attribute: str = "backbone") -> None:
-        self.epochs = epochs
-        self.attribute = attribute
-
-    def _module(self, pl_module: pl.LightningModule) -> torch.nn.Module:
-        module = getattr(pl_module.model, self.attribute, None)
-        if not isinstance(module, torch.nn.Module):
-            raise ValueError(
-                f"trainer.freeze_epochs needs the model to have a submodule "
-                f"'{self.attribute}' (set trainer.freeze_module to the one to freeze)"
-            )
-        return module
-
-    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        frozen = trainer.current_epoch < self.epochs
-        module = self._module(pl_module)
-        for parameter in module.parameters():
-            parameter.requires_grad_(not frozen)
-        if trainer.current_epoch == self.epochs and self.epochs > 0 and trainer.is_global_zero:
-            print(f"unfreezing model.{self.attribute} at epoch {self.epochs + 1}", flush=True)
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

@@ -12,6 +12,10 @@ What Lightning's `Tuner.lr_find` does not do for us:
   the sweep is no suggestion: the optimizer's own default rate is used instead, with one
   warning line that says why and how to choose.
 - Its progress bar is written to stderr even when that is a log file; it is kept out.
+
+With `trainer.freeze_epochs` the sweep trains the head alone, the backbone frozen
+(`recipe.finetune.FreezeBackbone.held_frozen`: the sweep runs without the run's callbacks),
+so the rate found is the head's; the backbone's is that x `optimizer.backbone_lr_mult`.
 """
 
 from __future__ import annotations

@@ -5,9 +5,8 @@ a dotted import path); its keys are the constructor's keyword arguments. The rec
 adds `input_shape` (one sample's shape, e.g. `(64,)` or `(3, 32, 32)`) and
 `num_outputs` (classes, or regression targets) from the data.
 
-Every built-in model is `head(backbone(x))`, with both parts as submodules, so
-fine-tuning can freeze `model.backbone` for the first `freeze_epochs` and train only
-`model.head`.
+Every built-in model is `head(backbone(x))`, with both parts as submodules: fine-tuning
+(recipe.finetune) trains only `model.head` for the first `freeze_epochs`.
 """
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ from pytorch_lightning.strategies import DDPStrategy, DeepSpeedStrategy, SingleD
 from torch import Tensor, nn
 
 from recipe.config.data_values import fill_config
+from recipe.finetune import find_split, parameter_groups, uses_split
+from recipe.lr_finder import default_lr
 from recipe.missing_files import missing_file_error
 from recipe.registry import instantiate, resolve_target
 
@@ -253,12 +255,26 @@ class RecipeModule(pl.LightningModule):
                 return {}
         return {"fused": True}
 
+    def _parameters_to_optimize(self, optimizer_ref: dict[str, Any]) -> Any:
+        """All parameters; for fine-tuning, in a `head` and a `backbone` group (recipe.finetune),
+        the backbone's at lr x `optimizer.backbone_lr_mult`, from the start."""
+        if not uses_split(self.config):
+            return self.parameters()
+        trainer = self.config["trainer"]
+        split = find_split(self.model, trainer["freeze_module"], trainer["head_module"])
+        lr = self.lr if isinstance(self.lr, int | float) else default_lr(optimizer_ref)[0]
+        mult = float(optimizer_ref.get("backbone_lr_mult", 1.0))
+        return parameter_groups(self.model, split, float(lr), mult)
+
     def configure_optimizers(self) -> Any:
         optimizer_ref = dict(self.config["optimizer"])
         if "lr" in optimizer_ref:
             optimizer_ref["lr"] = self.lr
         optimizer = instantiate(
-            optimizer_ref, "optimizer", self.parameters(), **self._fused_default(optimizer_ref)
+            optimizer_ref,
+            "optimizer",
+            self._parameters_to_optimize(optimizer_ref),
+            **self._fused_default(optimizer_ref),
         )
         scheduler_ref = self.config.get("scheduler")
         if not scheduler_ref:

@@ -89,11 +89,14 @@ def _build_failed(config: ValidatedConfig, what: str, why: str, exc: Exception) 
 def check_built(config: ValidatedConfig) -> list[Problem]:
     """Build the data (and the model, when a module is frozen) if the config names a
     metric or freezes a module, and check those names against what was built."""
+    from recipe.finetune import uses_split
     from recipe.registry import data_injections, hand_over_data, instantiate
 
     monitors = _named_monitors(config)
-    trainer = config.data["trainer"]
-    freezes = isinstance(trainer.get("freeze_epochs"), int) and trainer["freeze_epochs"] > 0
+    problems = _finetune_value_problems(config)
+    if problems:
+        return problems
+    freezes = uses_split(config.data)
     late = [
         found
         for section, value in config.data.items()
@@ -156,7 +159,7 @@ def check_built(config: ValidatedConfig) -> list[Problem]:
             )
         except Exception as exc:  # the user's model: say so, at the model section
             return [*problems, _build_failed(config, "model", "trainer.freeze_module", exc)]
-        problems.extend(_freeze_problems(config, model))
+        problems.extend(_split_problems(config, model))
     return problems
 
 
@@ -193,24 +196,64 @@ def _late_type_problems(
     return problems
 
 
-def _freeze_problems(config: ValidatedConfig, model: Any) -> list[Problem]:
+def _finetune_value_problems(config: ValidatedConfig) -> list[Problem]:
+    """The optimizer's fine-tuning keys, which the recipe reads itself (recipe.finetune)."""
+    optimizer = config.data.get("optimizer")
+    optimizer = optimizer if isinstance(optimizer, dict) else {}
+    problems = []
+    mult = optimizer.get("backbone_lr_mult", 1.0)
+    if isinstance(mult, bool) or not isinstance(mult, int | float) or mult <= 0:
+        problems.append(
+            Problem(
+                config.locate(("optimizer", "backbone_lr_mult")),
+                f"optimizer.backbone_lr_mult must be a number above 0 (the backbone's lr is "
+                f"lr x this, e.g. 0.1), got {mult!r}",
+            )
+        )
+    for key in ("freeze_module", "head_module"):
+        names = config.data["trainer"].get(key)
+        if isinstance(names, list) and not all(isinstance(n, str) and n for n in names):
+            problems.append(
+                Problem(
+                    config.locate(("trainer", key)),
+                    f"trainer.{key} must be a submodule's name or a list of names, got {names!r}",
+                )
+            )
+    steps = optimizer.get("unfreeze_warmup_steps", 0)
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        problems.append(
+            Problem(
+                config.locate(("optimizer", "unfreeze_warmup_steps")),
+                f"optimizer.unfreeze_warmup_steps must be a whole number of steps, 0 or more, "
+                f"got {steps!r}",
+            )
+        )
+    elif steps > 0 and not config.data["trainer"].get("freeze_epochs"):
+        problems.append(
+            Problem(
+                config.locate(("optimizer", "unfreeze_warmup_steps")),
+                "optimizer.unfreeze_warmup_steps re-warms the backbone after "
+                "trainer.freeze_epochs, which is 0: set freeze_epochs or drop this key",
+            )
+        )
+    return problems
+
+
+def _split_problems(config: ValidatedConfig, model: Any) -> list[Problem]:
+    """The model's head (or the modules freeze_module names) must be found in it."""
     import torch
 
-    attribute = config.data["trainer"]["freeze_module"]
-    if isinstance(getattr(model, attribute, None), torch.nn.Module):
+    from recipe.finetune import FinetuneError, find_split
+
+    trainer = config.data["trainer"]
+    if not isinstance(model, torch.nn.Module):
         return []
-    children = (
-        [name for name, _ in model.named_children()] if hasattr(model, "named_children") else []
-    )
-    path = ("trainer", "freeze_module")
-    if not _written(config, path):  # the default 'backbone': point at what turned it on
-        path = ("trainer", "freeze_epochs")
-    listing = ", ".join(children) or "none"
-    return [
-        Problem(
-            config.locate(path),
-            f"trainer.freeze_module '{attribute}': the model ({type(model).__name__}) has no "
-            f"submodule '{attribute}'{did_you_mean(attribute, children)} (its submodules: "
-            f"{listing}); set trainer.freeze_module to the one to freeze during freeze_epochs",
-        )
-    ]
+    try:
+        find_split(model, trainer["freeze_module"], trainer["head_module"])
+    except FinetuneError as exc:
+        path: Path = tuple(exc.key.split("."))
+        if not _written(config, path):  # found automatically: point at what asked for it
+            asked = ("trainer", "freeze_epochs")
+            path = asked if _written(config, asked) else ("optimizer", "backbone_lr_mult")
+        return [Problem(config.locate(path), str(exc))]
+    return []

@@ -7,6 +7,7 @@ config, fit, and leave a checkpoint however the run ends.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -103,7 +104,6 @@ def run_training(
     from recipe.callbacks import (
         AtomicCheckpointIO,
         ConsoleSummary,
-        FreezeBackbone,
         GracefulStop,
         JsonlMetricsLogger,
         RecipeCheckpoint,
@@ -113,6 +113,7 @@ def run_training(
     from recipe.data import DataBundle, DataError, make_loader
     from recipe.data.tables import save_transformer
     from recipe.ddp_local import keep_ddp_on_loopback
+    from recipe.finetune import FreezeBackbone, unfreezable
     from recipe.lr_finder import find_lr, report
     from recipe.module import RecipeModule, default_monitor
     from recipe.registry import data_injections, instantiate
@@ -189,8 +190,9 @@ def run_training(
                 monitor=monitor, mode=mode, patience=trainer_cfg["early_stopping_patience"]
             )
         )
-    if trainer_cfg["freeze_epochs"] > 0:
-        callbacks.append(FreezeBackbone(trainer_cfg["freeze_epochs"], trainer_cfg["freeze_module"]))
+    freeze = FreezeBackbone.from_config(cfg)
+    if freeze is not None:
+        callbacks.append(freeze)
     callbacks.extend(instantiate(ref, "callbacks") for ref in cfg["callbacks"])
 
     interactive = sys.stdout.isatty() and not debug  # a bar redrawn under pdb is noise
@@ -200,7 +202,7 @@ def run_training(
         max_steps=trainer_cfg["max_steps"],
         accelerator=trainer_cfg["accelerator"],
         devices=trainer_cfg["devices"],
-        strategy=trainer_cfg["strategy"],
+        strategy=unfreezable(trainer_cfg["strategy"]) if freeze else trainer_cfg["strategy"],
         num_nodes=trainer_cfg["num_nodes"],
         precision=trainer_cfg["precision"],
         gradient_clip_val=trainer_cfg["gradient_clip_val"],
@@ -242,9 +244,19 @@ def run_training(
 
     keep_ddp_on_loopback(trainer)
     if module.lr == "auto" and ckpt_path is None and not debug:
-        choice = find_lr(trainer, module, train_loader, val_loader, cfg["optimizer"])
+        # With freeze_epochs the sweep trains the head alone, the backbone frozen: the rate
+        # found is the head's (the backbone's is that x optimizer.backbone_lr_mult).
+        with freeze.held_frozen(module) if freeze is not None else contextlib.nullcontext():
+            choice = find_lr(trainer, module, train_loader, val_loader, cfg["optimizer"])
         module.lr = choice.lr
         print(report(choice), file=sys.stderr if choice.problem else sys.stdout, flush=True)
+        if freeze is not None and "backbone_lr_mult" not in cfg["optimizer"]:
+            print(
+                "note: the sweep trained the head alone (freeze_epochs); once unfrozen the "
+                "backbone trains at the same rate: set optimizer.backbone_lr_mult (e.g. 0.1) "
+                "for a lower one",
+                flush=True,
+            )
         jsonl.log_event(
             "lr_find",
             0,

@@ -62,7 +62,9 @@ SCHEMA: dict[str, dict[str, Field] | Field] = {
     # Loss: `auto` picks cross_entropy for classification and mse for regression.
     "loss": Field("auto", REFERENCE, "loss by name or reference; auto follows the task"),
     # Optimizer: called with the model's trainable parameters first. `lr: auto` runs
-    # Lightning's learning-rate finder before training.
+    # Lightning's learning-rate finder before training. Read by the recipe, not passed on:
+    # `backbone_lr_mult` (the backbone's lr is lr x this; default 1) and
+    # `unfreeze_warmup_steps` (re-warm the backbone's lr linearly after freeze_epochs; 0).
     "optimizer": Field({TARGET_KEY: "adamw", "lr": 1e-3}, REFERENCE, "optimizer and its arguments"),
     # Scheduler: called with the optimizer first, and total_steps / steps_per_epoch / epochs
     # when it accepts them. `interval` (step or epoch) and `monitor` are read by the recipe.
@@ -94,7 +96,13 @@ SCHEMA: dict[str, dict[str, Field] | Field] = {
                                          "stop after N validations without improvement"),
         "freeze_epochs":    Field(0, (int,),
                                   "train only the head for N epochs, then unfreeze the backbone"),
-        "freeze_module":    Field("backbone", (str,), "attribute of the model to freeze"),
+        # Frozen during freeze_epochs: everything but the head (found by the library's own
+        # notion of classifier, or named by head_module), or the submodule(s) freeze_module
+        # names. The optimizer also takes backbone_lr_mult and unfreeze_warmup_steps.
+        "freeze_module":    Field("auto", (str, list),
+                                  "submodule(s) to freeze; auto: everything but the head"),
+        "head_module":      Field("auto", (str, list),
+                                  "submodule(s) that train while frozen; auto: found"),
     },
     # Extra Lightning callbacks, each a reference.
     "callbacks": Field([], REFERENCE_LIST, "extra Lightning callbacks"),

@@ -94,7 +94,7 @@ def test_check_refuses_a_frozen_module_the_model_does_not_have(project: Path) ->
     ]
 
 
-def test_train_refuses_freezing_a_default_backbone_the_model_lacks(project: Path) -> None:
+def test_freezing_a_model_without_a_backbone_trains_its_head_first(project: Path) -> None:
     (project / "custom.py").write_text(
         textwrap.dedent(
             """\
@@ -126,20 +126,24 @@ def test_train_refuses_freezing_a_default_backbone_the_model_lacks(project: Path
           freeze_epochs: 1
         """,
     )
+    # Once refused (no `backbone`): the default now freezes all but the head, found here as
+    # the submodule holding the last Linear layer; naming the module to freeze still works.
     result = run_recipe(["train", path, "--run-dir", "runs/plain"], project)
-    assert result.returncode == 2
-    assert result.stderr.splitlines() == [
-        "configs/plain.yaml:6:18: trainer.freeze_module 'backbone': the model (Plain) has no "
-        "submodule 'backbone' (its submodules: features, classifier); set "
-        "trainer.freeze_module to the one to freeze during freeze_epochs",
-        "1 problem(s) found; nothing was trained.",
-    ]
-    assert not (project / "runs" / "plain").exists()
-    fixed = run_recipe(
-        ["train", path, "trainer.freeze_module=features", "--run-dir", "runs/plain"], project
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        "freeze_epochs 1: training only model.classifier (the submodule holding its last "
+        "Linear layer); 520 of 610 parameters frozen" in result.stdout
     )
-    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
-    assert "unfreezing model.features at epoch 2" in fixed.stdout
+    assert "unfreezing the backbone at epoch 2" in result.stdout
+    named = run_recipe(
+        ["train", path, "trainer.freeze_module=features", "--run-dir", "runs/named"], project
+    )
+    assert named.returncode == 0, named.stdout + named.stderr
+    assert (
+        "freeze_epochs 1: freezing model.features (trainer.freeze_module); 520 of 610 "
+        "parameters frozen" in named.stdout
+    )
+    assert "unfreezing model.features at epoch 2" in named.stdout
 
 
 def test_train_builds_the_data_once_when_the_check_built_it(project: Path) -> None:

@@ -128,7 +128,7 @@ def test_every_example_config_trains(project: Path, name: str) -> None:
 def test_custom_example_uses_custom_postprocess(project: Path) -> None:
     result = run_recipe(["train", "configs/custom_example.yaml", "--run-dir", "r"], project)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "unfreezing model.backbone at epoch 3" in result.stdout
+    assert "unfreezing the backbone at epoch 3" in result.stdout
     assert last_value(read_metrics(project / "r"), "val/acc") >= 0.9
     # alcohol, flavanoids, color_intensity, proline, hue of a typical class_0 wine
     predicted = run_recipe(["predict", "r", "13.2,2.8,5.0,1000,1.0"], project)

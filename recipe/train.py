@@ -97,7 +97,6 @@ def run_training(
 
     defer_scipy_signal()  # before Lightning's imports, which would load it for nothing
     import pytorch_lightning as pl
-    import torch
     from pytorch_lightning.callbacks import EarlyStopping
 
     from recipe.callbacks import (
@@ -116,6 +115,8 @@ def run_training(
     from recipe.lr_finder import find_lr, report
     from recipe.module import RecipeModule, default_monitor
     from recipe.registry import data_injections, instantiate
+    from recipe.speed import plan as speed_plan
+    from recipe.speed import probe
 
     _silence_known_noise()
 
@@ -126,6 +127,7 @@ def run_training(
         trainer_cfg.update(devices=1, strategy="auto", num_nodes=1, max_epochs=1, max_steps=1)
         trainer_cfg.update(limit_train_batches=1, limit_val_batches=1, check_val_every_n_epoch=1)
         loader_cfg["num_workers"] = 0
+        trainer_cfg["compile"] = False  # pdb cannot step through a compiled graph
     seed = int(cfg["project"]["seed"])
     pl.seed_everything(seed, workers=True, verbose=False)
 
@@ -148,6 +150,12 @@ def run_training(
 
     module = RecipeModule(cfg, data_info)
     module.train_transform = bundle.train_transform
+    # Precision, channels_last, cudnn.benchmark, pinned memory, torch.compile: one plan
+    # from what the device can do (recipe/speed.py), logged once below.
+    speed = speed_plan(
+        trainer_cfg, loader_cfg, probe(trainer_cfg["accelerator"]), conv_net=module.has_conv2d()
+    )
+    module.apply_speed(channels_last=speed.channels_last, compile=speed.compile)
 
     monitor, mode = default_monitor(bundle.task)
     if trainer_cfg["monitor"] != "auto":
@@ -190,7 +198,8 @@ def run_training(
         devices=trainer_cfg["devices"],
         strategy=trainer_cfg["strategy"],
         num_nodes=trainer_cfg["num_nodes"],
-        precision=trainer_cfg["precision"],
+        precision=speed.precision,  # type: ignore[arg-type]
+        benchmark=speed.benchmark,
         gradient_clip_val=trainer_cfg["gradient_clip_val"],
         accumulate_grad_batches=trainer_cfg["accumulate_grad_batches"],
         deterministic=trainer_cfg["deterministic"],
@@ -206,8 +215,7 @@ def run_training(
         num_sanity_val_steps=0,
     )
 
-    pin = loader_cfg["pin_memory"]
-    pin_memory = torch.cuda.is_available() if pin == "auto" else bool(pin)
+    pin_memory = speed.pin_memory
     # In-memory data takes the sliced fast path (it shards itself across DDP ranks);
     # anything else gets a DataLoader, where Lightning inserts the DistributedSampler.
     train_loader = make_loader(
@@ -228,6 +236,8 @@ def run_training(
         seed=seed,
     )
 
+    if trainer.is_global_zero:
+        print(speed.describe(pinned=getattr(train_loader, "pin_memory", False)), flush=True)
     keep_ddp_on_loopback(trainer)
     if module.lr == "auto" and ckpt_path is None and not debug:
         choice = find_lr(trainer, module, train_loader, val_loader, cfg["optimizer"])

@@ -1,7 +1,8 @@
 """Images per second of the recipe on an image folder, against a plain torchvision loop.
 
     python bench/vision_throughput.py [--repeats 3] [--threads 1] [--model resnet18]
-        [--size 64] [--per-class 100] [--batch-size 32] [--epochs 4] [--workers 0] [--json]
+        [--size 64] [--per-class 100] [--batch-size 32] [--epochs 4] [--workers 0]
+        [--paired] [--json]
 
 Writes a coloured-shapes image folder (recipe.vision.shapes: 3 classes, `--per-class`
 training and a quarter as many validation images per class, drawn at 1.5x `--size` so
@@ -18,7 +19,8 @@ process:
   is checked), batch size, epochs, AdamW learning rate and DataLoader workers; it logs,
   validates and saves a checkpoint every epoch as the recipe does.
 
-Figures, medians over `--repeats` (the two interleaved, in alternating order): training
+Figures, medians over `--repeats` (the two interleaved, in alternating order; with
+`--paired` run at the same time, one core each, the ratio taken per pair): training
 images per second over a steady-state epoch (training, validation and checkpoint: the
 median gap between consecutive epochs' validation metrics, first epoch left out; the same
 work in both). Then, to say what bounds a step, each in its own process: the input
@@ -32,6 +34,7 @@ machine), on the CPU (`trainer.accelerator: cpu`; the plain loop has no GPU path
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import os
@@ -103,21 +106,63 @@ def _steady_epoch(epoch_ends: list[float]) -> float:
     return statistics.median(gaps[1:])
 
 
-def run_variant(variant: str, config: Path, spec: Path, work: Path, env: dict[str, str]) -> float:
-    """One training run; training images per second over a steady-state epoch."""
-    run_dir = Path(tempfile.mkdtemp(prefix=f"{variant}-", dir=work))
+def _command(variant: str, config: Path, spec: Path, run_dir: Path) -> list[str]:
     if variant == "recipe":
-        command = [sys.executable, "-m", "recipe", "train", str(config), "--run-dir", str(run_dir)]
-        _run(command, env, work / f"{variant}.log")
+        return [sys.executable, "-m", "recipe", "train", str(config), "--run-dir", str(run_dir)]
+    timeline = run_dir / "timeline.json"
+    return [sys.executable, str(WORKLOAD), "plain", str(spec), str(run_dir), str(timeline)]
+
+
+def _images_per_s(variant: str, run_dir: Path, spec: Path) -> float:
+    """Training images per second over a steady-state epoch of a finished run."""
+    if variant == "recipe":
         lines = (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
         ends = [r["time"] for r in map(json.loads, lines) if "val/acc" in r.get("metrics", {})]
     else:
-        timeline = run_dir / "timeline.json"
-        command = [sys.executable, str(WORKLOAD), "plain", str(spec), str(run_dir), str(timeline)]
-        _run(command, env, work / f"{variant}.log")
-        ends = json.loads(timeline.read_text(encoding="utf-8"))["epoch_ends"]
-    shutil.rmtree(run_dir)
+        ends = json.loads((run_dir / "timeline.json").read_text(encoding="utf-8"))["epoch_ends"]
+    shutil.rmtree(run_dir)  # checkpoints add up
     return json.loads(spec.read_text())["train_images"] / _steady_epoch(ends)
+
+
+def run_variants(
+    variants: tuple[str, ...],
+    config: Path,
+    spec: Path,
+    work: Path,
+    env: dict[str, str],
+    cpus: tuple[int, ...] | None,
+) -> list[float]:
+    """Train each variant in a fresh process: one after the other, or (`cpus`) at the same
+    time, each pinned to a core of its own, so a machine whose speed drifts (a shared host)
+    slows both alike and their ratio holds."""
+    results = []
+    if cpus is None:
+        for variant in variants:
+            run_dir = Path(tempfile.mkdtemp(prefix=f"{variant}-", dir=work))
+            _run(_command(variant, config, spec, run_dir), env, work / f"{variant}.log")
+            results.append(_images_per_s(variant, run_dir, spec))
+        return results
+    started = []
+    for variant, cpu in zip(variants, cpus, strict=True):
+        run_dir = Path(tempfile.mkdtemp(prefix=f"{variant}-", dir=work))
+        log = open(work / f"{variant}.log", "wb")  # noqa: SIM115 - closed below
+        process = subprocess.Popen(
+            _command(variant, config, spec, run_dir),
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=functools.partial(os.sched_setaffinity, 0, {cpu}),
+        )
+        started.append((variant, run_dir, log, process))
+    for variant, run_dir, log, process in started:
+        code = process.wait()
+        log.close()
+        if code != 0:
+            tail = (work / f"{variant}.log").read_text(errors="replace")[-3000:]
+            raise SystemExit(f"{variant} exited with {code}:\n{tail}")
+        results.append(_images_per_s(variant, run_dir, spec))
+    return results
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -130,12 +175,19 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         _run([sys.executable, str(WORKLOAD), "spec", str(config), str(spec)], env, work / "s.log")
         details = json.loads(spec.read_text())
         runs: dict[str, list[float]] = {"recipe": [], "plain": [], "recipe_loader": []}
-        runs.update(plain_loader=[], step=[], recipe_build_s=[])
+        runs.update(plain_loader=[], step=[], recipe_build_s=[], ratio=[])
+        cores = sorted(os.sched_getaffinity(0))
+        if args.paired and len(cores) < 2:
+            raise SystemExit("--paired needs two cores; this process may use only one")
         for repeat in range(args.repeats):
+            # Alternate the order (and under --paired, the cores) every repeat.
             order = ("recipe", "plain") if repeat % 2 == 0 else ("plain", "recipe")
-            for variant in order:
-                runs[variant].append(run_variant(variant, config, spec, work, env))
-                _progress(repeat, args.repeats, variant, runs[variant][-1])
+            cpus = (cores[0], cores[1]) if args.paired else None
+            values = run_variants(order, config, spec, work, env, cpus)
+            for variant, value in zip(order, values, strict=True):
+                runs[variant].append(value)
+                _progress(repeat, args.repeats, variant, value)
+            runs["ratio"].append(runs["recipe"][-1] / runs["plain"][-1])
             out = work / "pipeline.json"
             _run([sys.executable, str(WORKLOAD), "pipeline", str(spec), str(config), str(out)],
                  env, work / "p.log")  # fmt: skip
@@ -161,7 +213,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "repeats": args.repeats,
         "medians": medians,
         "runs": runs,
-        "ratio": medians["recipe"] / medians["plain"],
+        "paired": args.paired,
+        "ratio": medians["ratio"],  # the median of the per-repeat ratios
         "target": TARGET,
         "seconds": round(time.perf_counter() - started, 1),
     }
@@ -181,11 +234,13 @@ def table(result: dict[str, Any]) -> str:
         f"{result['model']} at {result['size']} px, {result['train_images']} training and "
         f"{result['val_images']} validation images ({result['classes']} classes), batch "
         f"{result['batch_size']}, {result['epochs']} epochs, {result['workers']} DataLoader "
-        f"workers, {result['threads']} thread(s); median of {result['repeats']}",
+        f"workers, {result['threads']} thread(s); median of {result['repeats']}"
+        + (", recipe and plain trained side by side" if result["paired"] else ""),
         f"  {'':44}{'images/s':>10}",
         f"  {'recipe, training (steady epoch)':44}{m['recipe']:10.1f}",
         f"  {'plain torchvision loop, training':44}{m['plain']:10.1f}"
-        f"   recipe/plain {ratio:.2f} (>= {result['target']} {verdict})",
+        f"   recipe/plain {ratio:.2f} (>= {result['target']} {verdict}; "
+        f"{min(result['runs']['ratio']):.2f}-{max(result['runs']['ratio']):.2f})",
         f"  {'input pipeline alone: the recipe loader':44}{m['recipe_loader']:10.1f}"
         f"   (+ {m['recipe_build_s']:.2f} s to check the config and build the data)",
         f"  {'input pipeline alone: the plain loader':44}{m['plain_loader']:10.1f}",
@@ -206,6 +261,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=32, help="batch size (32)")
     parser.add_argument("--epochs", type=int, default=4, help="epochs per run (4; >= 3)")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader workers (0)")
+    parser.add_argument(
+        "--paired",
+        action="store_true",
+        help="train the recipe and the plain loop at the same time, one core each (ratios "
+        "that hold while a shared machine's speed drifts; needs 2 cores)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     result = measure(args)

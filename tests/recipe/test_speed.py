@@ -61,6 +61,18 @@ def test_plan_follows_the_device_the_model_and_the_config() -> None:
     assert chosen.describe() == "speed: 32 (cuda test GPU)"
 
 
+def test_the_decision_imports_no_torch() -> None:
+    import subprocess
+
+    probe = (
+        "import sys, recipe.speed; print(sorted({'torch', 'pytorch_lightning'} & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=recipe_env(), capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout == "[]\n", result.stderr
+
+
 # The probe answers as a CUDA GPU with bfloat16; everything else is the real command.
 FAKE_CUDA_RUNNER = """
 import sys

@@ -133,10 +133,16 @@ def exit_after_cleanup(status: int) -> NoReturn:
     second freeing module state that the operating system reclaims at once anyway — a second
     between a run's last checkpoint and its exit status, which the supervisor, the queue and
     the UI all wait for. Everything a normal exit does that matters still happens, in the
-    same order: non-daemon threads are joined, atexit handlers run (Lightning's loggers,
-    TensorBoard writers, DataLoader worker shutdown, logging, a user's own handlers), and
-    the standard streams are flushed. Only the teardown of modules is skipped.
+    same order: threading's exit hooks run and non-daemon threads are joined, atexit
+    handlers run (Lightning's loggers, TensorBoard writers, DataLoader worker shutdown,
+    logging, a user's own handlers), and the standard streams are flushed. Only the
+    teardown of modules is skipped.
     """
+    # As a normal exit does, threading's own exit hooks run before the join: they tell
+    # thread pools (concurrent.futures', which torch.compile starts) to end their idle
+    # non-daemon workers, which would otherwise wait for work forever and the join with them.
+    for hook in reversed(getattr(threading, "_threading_atexits", [])):
+        hook()
     current = threading.current_thread()
     for thread in threading.enumerate():
         if thread is not current and not thread.daemon:

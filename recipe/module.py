@@ -74,6 +74,10 @@ def _as_tensor(values: Any) -> Tensor | None:
     return None if values is None else torch.tensor(values, dtype=torch.float32)
 
 
+def _is_image_batch(x: Any) -> bool:
+    return isinstance(x, Tensor) and x.dim() == 4
+
+
 def default_monitor(task: str) -> tuple[str, str]:
     """The metric (and direction) that picks the best checkpoint when the config says auto."""
     return ("val/acc", "max") if task == "classification" else ("val/loss", "min")
@@ -115,6 +119,7 @@ class RecipeModule(pl.LightningModule):
         # MixUp / CutMix (DataBundle.batch_mix): mixed inputs, soft targets (B, K), which
         # CrossEntropyLoss takes as class probabilities.
         self.batch_mix: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]] | None = None
+        self.channels_last = False  # set by apply_speed: input batches go NHWC too
         self._train_loss = BatchMean()
         self._val_loss = BatchMean()
         self._step_loss = torch.tensor(0.0)
@@ -127,11 +132,32 @@ class RecipeModule(pl.LightningModule):
     def forward(self, x: Tensor) -> Tensor:
         return self.model(x)
 
+    def has_conv2d(self) -> bool:
+        """Whether the model convolves images (where channels_last pays)."""
+        return any(isinstance(layer, nn.Conv2d) for layer in self.model.modules())
+
+    def apply_speed(self, *, channels_last: bool, compile: bool) -> None:
+        """The model-side half of the run's speed plan (recipe/speed.py).
+
+        channels_last: the weights now, and every 4-D input batch after its transfer.
+        compile: `nn.Module.compile()`, which compiles the model's forward in place, so the
+        state dict keeps its keys (no `_orig_mod.` prefix, unlike `torch.compile(model)`):
+        checkpoints load unchanged for predict, resume and an uncompiled run.
+        """
+        if channels_last:
+            self.channels_last = True
+            self.model.to(memory_format=torch.channels_last)
+        if compile:
+            self.model.compile()
+
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         # Augmentation runs on whole batches, on the device, during training only.
         if self.train_transform is not None and self.trainer.training:
             x, y = batch
-            return self.train_transform(x), y
+            batch = (self.train_transform(x), y)
+        if self.channels_last and isinstance(batch, tuple | list) and _is_image_batch(batch[0]):
+            x, *rest = batch
+            batch = (x.contiguous(memory_format=torch.channels_last), *rest)
         return batch
 
     def _loss(self, outputs: Tensor, y: Tensor) -> Tensor:

@@ -117,6 +117,8 @@ def run_training(
     from recipe.lr_finder import find_lr, report
     from recipe.module import RecipeModule, default_monitor
     from recipe.registry import data_injections, instantiate
+    from recipe.speed import plan as speed_plan
+    from recipe.speed import probe
 
     _silence_known_noise()
 
@@ -127,6 +129,7 @@ def run_training(
         trainer_cfg.update(devices=1, strategy="auto", num_nodes=1, max_epochs=1, max_steps=1)
         trainer_cfg.update(limit_train_batches=1, limit_val_batches=1, check_val_every_n_epoch=1)
         loader_cfg["num_workers"] = 0
+        trainer_cfg["compile"] = False  # pdb cannot step through a compiled graph
     seed = int(cfg["project"]["seed"])
     pl.seed_everything(seed, workers=True, verbose=False)
 
@@ -161,6 +164,12 @@ def run_training(
             "use loss: cross_entropy (or auto)"
         )
         raise ConfigError([Problem(config.locate(("loss",)), message)])
+    # Precision, channels_last, cudnn.benchmark, pinned memory, torch.compile: one plan
+    # from what the device can do (recipe/speed.py), logged once below.
+    speed = speed_plan(
+        trainer_cfg, loader_cfg, probe(trainer_cfg["accelerator"]), conv_net=module.has_conv2d()
+    )
+    module.apply_speed(channels_last=speed.channels_last, compile=speed.compile)
 
     monitor, mode = default_monitor(bundle.task)
     if trainer_cfg["monitor"] != "auto":
@@ -204,7 +213,8 @@ def run_training(
         devices=trainer_cfg["devices"],
         strategy=unfreezable(trainer_cfg["strategy"]) if freeze else trainer_cfg["strategy"],
         num_nodes=trainer_cfg["num_nodes"],
-        precision=trainer_cfg["precision"],
+        precision=speed.precision,  # type: ignore[arg-type]
+        benchmark=speed.benchmark,
         gradient_clip_val=trainer_cfg["gradient_clip_val"],
         accumulate_grad_batches=trainer_cfg["accumulate_grad_batches"],
         deterministic=trainer_cfg["deterministic"],
@@ -220,8 +230,7 @@ def run_training(
         num_sanity_val_steps=0,
     )
 
-    pin = loader_cfg["pin_memory"]
-    pin_memory = torch.cuda.is_available() if pin == "auto" else bool(pin)
+    pin_memory = speed.pin_memory
     # In-memory data takes the sliced fast path (it shards itself across DDP ranks);
     # anything else gets a DataLoader, where Lightning inserts the DistributedSampler.
     train_loader = make_loader(
@@ -242,6 +251,8 @@ def run_training(
         seed=seed,
     )
 
+    if trainer.is_global_zero:
+        print(speed.describe(pinned=getattr(train_loader, "pin_memory", False)), flush=True)
     keep_ddp_on_loopback(trainer)
     if module.lr == "auto" and ckpt_path is None and not debug:
         # With freeze_epochs the sweep trains the head alone, the backbone frozen: the rate

@@ -51,7 +51,7 @@ SCHEMA: dict[str, dict[str, Field] | Field] = {
         "batch_size":      Field(64, (int,), "training batch size"),
         "val_batch_size":  Field(None, (int, NONE), "validation batch size; default batch_size"),
         "num_workers":     Field(0, (int,), "DataLoader worker processes; 0 = in-memory fast path"),
-        "pin_memory":      Field("auto", (bool, str), "pin host memory; auto = when on a GPU",
+        "pin_memory":      Field("auto", (bool, str), "pin host memory; auto: when on CUDA",
                                  choices=(True, False, "auto")),
         "drop_last":       Field(False, (bool,), "drop the last incomplete training batch"),
     },
@@ -76,10 +76,20 @@ SCHEMA: dict[str, dict[str, Field] | Field] = {
         "devices":          Field("auto", (int, str, list), "a device count, a list, or auto"),
         "strategy":         Field("auto", (str,), "auto, ddp, ddp_spawn, fsdp, … (Lightning)"),
         "num_nodes":        Field(1, (int,), "machines for multi-node DDP"),
-        "precision":        Field("32", (str, int),
-                                  "numeric precision",
-                                  choices=("32", "16-mixed", "bf16-mixed", "32-true", "64",
-                                           "16-true", "bf16-true", 32, 64, 16)),
+        # Speed (recipe/speed.py decides and logs one `speed:` line): `auto` means what
+        # fast GPU scripts use on CUDA, and the plain choice elsewhere.
+        "precision":        Field("auto", (str, int),
+                                  "numeric precision; auto: bf16-mixed on a CUDA GPU with "
+                                  "bfloat16, else 32",
+                                  choices=("auto", "32", "16-mixed", "bf16-mixed", "32-true",
+                                           "64", "16-true", "bf16-true", 32, 64, 16)),
+        "channels_last":    Field("auto", (bool, str),
+                                  "model and batches in NHWC; auto: on CUDA for conv nets",
+                                  choices=(True, False, "auto")),
+        "benchmark":        Field("auto", (bool, str),
+                                  "torch.backends.cudnn.benchmark; auto: on CUDA unless "
+                                  "deterministic", choices=(True, False, "auto")),
+        "compile":          Field(False, (bool,), "torch.compile the model (slow start)"),
         "gradient_clip_val":       Field(None, (float, NONE), "clip gradient norm to this"),
         "accumulate_grad_batches": Field(1, (int,), "accumulate gradients over N batches"),
         "deterministic":    Field(False, (bool,), "use deterministic algorithms (slower)"),

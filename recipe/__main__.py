@@ -79,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     # Pretrained weights come only from this machine's caches (recipe.vision.weights):
     # huggingface_hub reads this once, at import, and then never reaches the network.
     os.environ["HF_HUB_OFFLINE"] = "1"
+    # Before anything imports Lightning or torchmetrics (the full check does, for a model
+    # with freeze_epochs, say): what they would load for nothing waits until used.
+    from recipe.deferred_imports import defer_unused_imports
+
+    defer_unused_imports()
     if args.command == "check":
         from recipe.config import ConfigError
         from recipe.train import check_grid, dump_yaml, print_problems, validate

@@ -8,11 +8,9 @@ config, fit, and leave a checkpoint however the run ends.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import sys
 import traceback
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +19,7 @@ from recipe.checking import check_grid, print_problems, validate
 from recipe.code_snapshot import run_code, snapshot_code, use_run_code
 from recipe.config import ConfigError, Position, Problem, ValidatedConfig
 from recipe.io import atomic_write_json
+from recipe.log_noise import silence_known_noise
 from recipe.missing_files import MissingFileError
 from recipe.run_dir import (
     BEST_CHECKPOINT,
@@ -48,42 +47,6 @@ class TrainRequest:
     run_dir: str | None = None
     resume: str | None = None
     debug: bool = False
-
-
-class _DropLightningTips(logging.Filter):
-    """Keeps stdout.log about this run: no product tips, no 'configured so 100%' notes, no
-    'TPU available: False' on machines without one (the GPU line stays: it says whether
-    the run uses the GPU), and none of the learning-rate finder's own bookkeeping (its
-    temporary checkpoint, restored; the recipe prints one line about the sweep itself)."""
-
-    _NOISE = (
-        "was configured so 100%",
-        ".lr_find_",
-        "LR finder stopped early",
-        "`weights_only` was not set",
-        "Loading `train_dataloader` to estimate number of stepping batches",
-    )
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        no_tpu = message.startswith("TPU available: False")
-        noise = any(part in message for part in self._NOISE)
-        return not (message.startswith("💡") or no_tpu or noise)
-
-
-def _silence_known_noise() -> None:
-    for name in ("pytorch_lightning", "lightning_fabric"):
-        for handler in logging.getLogger(name).handlers:
-            handler.addFilter(_DropLightningTips())
-    # The in-memory loader needs no workers; Lightning's advice about them is noise here.
-    warnings.filterwarnings("ignore", ".*does not have many workers.*")
-    warnings.filterwarnings("ignore", ".*is smaller than the logging interval.*")
-    warnings.filterwarnings("ignore", ".*LeafSpec.*")
-    warnings.filterwarnings("ignore", ".*weights_only.*was not set.*")
-    # Two notes that opened every log: the SLURM hint (the recipe is launched by its own
-    # launcher, srun or not) and "checkpoint directory exists" (resume writes into it).
-    warnings.filterwarnings("ignore", ".*The `srun` command is available on your system.*")
-    warnings.filterwarnings("ignore", ".*Checkpoint directory .* exists and is not empty.*")
 
 
 def run_training(
@@ -120,7 +83,7 @@ def run_training(
     from recipe.speed import plan as speed_plan
     from recipe.speed import probe
 
-    _silence_known_noise()
+    silence_known_noise()
 
     cfg = config.data
     trainer_cfg = dict(cfg["trainer"])

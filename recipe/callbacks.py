@@ -24,7 +24,7 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.loggers.logger import Logger
 from pytorch_lightning.utilities import rank_zero_only
 
-from recipe.io import atomic_write_with
+from recipe.io import atomic_link, atomic_write_with
 from recipe.stopping import StopRequest
 
 
@@ -165,6 +165,36 @@ class RecipeCheckpoint(ModelCheckpoint):
 
     frozen = False
     _last_step_written: int | None = None
+    _newest_file: tuple[str, int] | None = None  # (path, global step) this callback wrote
+
+    def _save_checkpoint(self, trainer: pl.Trainer, filepath: str) -> None:
+        """Write `filepath`; last.ckpt of the step best.ckpt was just written at becomes a
+        hard link to it instead of a second copy (one 134 MB fsynced write less per improving
+        epoch for a resnet18 with its optimizer state). The content is the same step; a
+        later save of either replaces that name alone (writes are temp file + rename)."""
+        newest = self._newest_file
+        linked = False
+        if (
+            newest is not None
+            and newest[1] == trainer.global_step
+            and newest[0] != filepath
+            and filepath == self.last_model_path  # Lightning sets it before saving last
+        ):
+            if trainer.is_global_zero:
+                try:
+                    atomic_link(newest[0], filepath)
+                    linked = True
+                except OSError:
+                    linked = False  # no hard links here: write the copy
+            linked = bool(trainer.strategy.broadcast(linked))
+        if linked:
+            trainer.strategy.barrier("RecipeCheckpoint.link")
+            # What ModelCheckpoint._save_checkpoint records after a save.
+            self._last_global_step_saved = trainer.global_step
+            self._last_checkpoint_saved = filepath
+        else:
+            super()._save_checkpoint(trainer, filepath)
+        self._newest_file = (filepath, trainer.global_step)
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.frozen:

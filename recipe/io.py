@@ -49,6 +49,25 @@ def atomic_write_with(path: str, write: Callable[[BinaryIO], None]) -> None:
         raise
 
 
+def atomic_link(source: str, path: str) -> None:
+    """Make `path` a second name of `source`'s file (a hard link), replacing it atomically.
+
+    The two names share one file until either is replaced by a rename (as every write here
+    is), which leaves the other's content as it was. OSError where the filesystem has no
+    hard links: the caller then writes a copy.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.link.tmp")
+    if os.path.lexists(tmp):
+        os.unlink(tmp)
+    os.link(source, tmp)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
 def atomic_write_bytes(path: str, data: bytes) -> None:
     """Write `data` to `path` atomically."""
 

@@ -92,7 +92,10 @@ class ImageFiles(Dataset[tuple[torch.Tensor, int]]):
         epoch, index = key if isinstance(key, tuple) else (0, key)
         image = open_image(str(self.paths[index]), self.grayscale)
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(sample_seed(self.seed, epoch, index))
+            # The CPU generator alone: torch.manual_seed also queues a seed for every CUDA
+            # device with a captured stack trace, 0.33 ms a sample (40% of decoding a
+            # 64 px PNG); the transforms draw on the CPU generator only.
+            torch.default_generator.manual_seed(sample_seed(self.seed, epoch, index))
             x = self.transform(image)
         return x, int(self.labels[index])
 

@@ -138,3 +138,55 @@ def test_last_checkpoint_holds_the_end_of_every_epoch(project: Path) -> None:
         {"step": 46, "last": 46},
         {"step": 69, "last": 69},
     ]
+
+
+LINK_PROBE = '''
+
+import json, os, pathlib
+import pytorch_lightning as pl
+
+
+@register("link_probe")
+class LinkProbe(pl.Callback):
+    """At each epoch start: last.ckpt's and best.ckpt's steps, and whether they are one file."""
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        folder = pathlib.Path(trainer.default_root_dir, "checkpoints")
+        if not (folder / "last.ckpt").exists():
+            return
+        step = {n: torch.load(folder / n, weights_only=False)["global_step"]
+                for n in ("last.ckpt", "best.ckpt")}
+        same = os.path.samefile(folder / "last.ckpt", folder / "best.ckpt")
+        with open("probe.jsonl", "a") as out:
+            out.write(json.dumps({"last": step["last.ckpt"], "best": step["best.ckpt"],
+                                  "one file": same}) + "\\n")
+'''
+
+
+def test_an_improving_epoch_writes_its_checkpoint_once(project: Path) -> None:
+    """best.ckpt and last.ckpt of the same step are one file (a hard link), not two 134 MB
+    writes; the next epoch's last.ckpt replaces that name alone, best.ckpt stays as it was."""
+    with (project / "custom.py").open("a") as custom:
+        custom.write(LINK_PROBE)
+    result = run_recipe(
+        [
+            "train",
+            "configs/digits.yaml",
+            "trainer.monitor=val/loss",
+            "trainer.mode=max",  # val/loss falls: only the first epoch improves
+            "trainer.max_epochs=3",
+            "callbacks=[link_probe]",
+            "--run-dir",
+            "r",
+        ],
+        project,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    probes = [json.loads(line) for line in (project / "probe.jsonl").read_text().splitlines()]
+    assert probes == [
+        {"last": 23, "best": 23, "one file": True},
+        {"last": 46, "best": 23, "one file": False},
+    ]
+    resumed = run_recipe(["train", "--resume", "r", "trainer.max_epochs=4"], project)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert last_step(project / "r") == 92

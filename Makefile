@@ -17,6 +17,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/ensure_tmux.sh
+	bash scripts/ensure_slurm.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -8,7 +8,8 @@ foreground (-D), each in its own process group started here by pid (no systemd),
 config, state, spool and logs in one temp directory. Clients find it through SLURM_CONF
 (`SlurmCluster.env`). Nothing of it outlives `stop()`: every job is cancelled, every daemon
 terminated by process group, and any process still carrying the cluster's marker variable
-(slurmstepd, a job's script) is killed.
+(slurmstepd, a job's script) is killed; a session killed outright leaves nothing either (see
+tests/slurm_processes.py).
 
 Install the packages with scripts/ensure_slurm.sh (`make test` does).
 """
@@ -16,11 +17,9 @@ Install the packages with scripts/ensure_slurm.sh (`make test` does).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import pwd
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -29,13 +28,23 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Every process of the cluster (daemons, slurmstepd, jobs: sbatch exports the environment)
-# carries this variable set to the cluster's directory, so stop() can find stragglers.
-MARKER = "AUTOTRAIN_TEST_SLURM"
+from tests.slurm_processes import (
+    CONF_HEADER,
+    DAEMONS,
+    MARKER,
+    die_with_parent,
+    kill_marked,
+    kill_orphans,
+    marked_pids,
+    terminate_group,
+)
+
+__all__ = ["MARKER", "SlurmCluster", "SlurmClusterError", "marked_pids", "running_cluster"]
+
 # How long a requeued job waits before it may start again (slurm's default is 120 s).
 CRED_EXPIRE_S = 5  # the least slurm 22.05 accepts (slurmd falls back to 120 below it)
 START_TIMEOUT_S = 30.0
-DAEMONS = ("munged", "slurmctld", "slurmd")
+MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes with the terminating NUL
 PROGRAMS = (*DAEMONS, "sbatch", "squeue", "sinfo", "scontrol", "scancel")
 
 
@@ -80,7 +89,9 @@ def conservative_memory_mb() -> int:
 class SlurmCluster:
     """One private cluster: `start()`, use `env` for clients, `stop()` (idempotent)."""
 
-    root: Path
+    # Short, in /tmp: slurmd's sockets (spool/localhost_<job>.<step>) and munged's must fit
+    # in the 107 bytes of a unix socket path; pytest's tmp_path is often too deep.
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="slurm-")))
     cpus: int = field(default_factory=usable_cpus)
     memory_mb: int = field(default_factory=conservative_memory_mb)
     extra_conf: Sequence[str] = ()  # more slurm.conf lines (a test of a failed start uses it)
@@ -110,6 +121,13 @@ class SlurmCluster:
                 f"the SLURM tests need {', '.join(missing)}: run 'bash scripts/ensure_slurm.sh' "
                 "(as root it installs slurm-wlm and munge with apt-get)"
             )
+        longest = len(os.fsencode(self.root.resolve() / "spool" / "localhost_1234567.4294967291"))
+        if longest > MAX_SOCKET_PATH:
+            raise SlurmClusterError(
+                f"the cluster's directory {self.root} is too deep for slurm's unix sockets "
+                f"({longest} > {MAX_SOCKET_PATH} bytes): use a shorter one (or a shorter TMPDIR)"
+            )
+        kill_orphans()
         began = time.monotonic()
         try:
             self._write_files()
@@ -128,7 +146,7 @@ class SlurmCluster:
         return self
 
     def _write_files(self) -> None:
-        for sub in ("munge", "state", "spool", "log", "run"):
+        for sub in ("munge", "state", "spool", "log", "run", "jobs"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         (self.root / "munge").chmod(0o755)  # munged wants its socket reachable by all users
         key = self.root / "munge" / "munge.key"
@@ -140,7 +158,7 @@ class SlurmCluster:
         self.conf.write_text(
             "\n".join(
                 [
-                    "# Written by tests/slurm_cluster.py: a private one-node test cluster.",
+                    CONF_HEADER,
                     "ClusterName=autotrain-test",
                     "SlurmctldHost=localhost",
                     f"SlurmctldPort={ctld_port}",
@@ -217,7 +235,7 @@ class SlurmCluster:
                 env=env,
                 cwd=self.root,
                 start_new_session=True,  # its own process group: stop() signals the group
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
         finally:
             out.close()
@@ -286,8 +304,11 @@ class SlurmCluster:
         return state, reason
 
     def submit(self, *args: str) -> str:
-        """`sbatch --parsable ARGS`; the job id."""
-        return self.run(["sbatch", "--parsable", *args]).stdout.strip().split(";")[0]
+        """`sbatch --parsable ARGS`; the job id. Without -o/--output, the job's output goes to
+        the cluster's jobs/ folder, not to slurm-<id>.out in the current directory (the repo)."""
+        given = any(a in ("-o", "--output") or a.startswith("--output=") for a in args)
+        output = [] if given else [f"--output={self.root / 'jobs' / 'slurm-%j.out'}"]
+        return self.run(["sbatch", "--parsable", *output, *args]).stdout.strip().split(";")[0]
 
     def cancel_all(self, timeout: float = 10.0) -> None:
         """Cancel every job (batch shells and all their steps) and wait until none is left."""
@@ -306,8 +327,8 @@ class SlurmCluster:
         for name in reversed(DAEMONS):
             proc = self.procs.pop(name, None)
             if proc is not None:
-                _terminate_group(proc)
-        _kill_marked(str(self.root))
+                terminate_group(proc)
+        kill_marked(str(self.root))
 
 
 def _listening(port: int) -> bool:
@@ -315,62 +336,13 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM me when the test process dies, even by SIGKILL."""
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
-def _terminate_group(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
-    """SIGTERM the process group, SIGKILL it after `grace` seconds; reap the leader."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, grace)):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=wait)
-            if not _group_alive(proc.pid):
-                return
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def marked_pids(value: str) -> list[int]:
-    """Processes (other than this one) whose environment has MARKER=value."""
-    needle = f"{MARKER}={value}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if needle in environ.split(b"\0"):
-            found.append(int(entry.name))
-    return found
-
-
-def _kill_marked(value: str) -> None:
-    for pid in marked_pids(value):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
-
-
 @contextlib.contextmanager
-def running_cluster(parent: Path | None = None) -> Iterator[SlurmCluster]:
-    """A started cluster in a fresh temp directory, stopped (and the directory removed) after."""
-    root = Path(tempfile.mkdtemp(prefix="slurm-", dir=parent))
-    cluster = SlurmCluster(root)
+def running_cluster(**options: object) -> Iterator[SlurmCluster]:
+    """A started cluster in a fresh temp directory, stopped (and the directory removed) after,
+    whatever happens in between; `options` go to SlurmCluster."""
+    cluster = SlurmCluster(**options)  # type: ignore[arg-type]
     try:
         yield cluster.start()
     finally:
         cluster.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(cluster.root, ignore_errors=True)

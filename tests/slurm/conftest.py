@@ -17,9 +17,9 @@ from tests.slurm_cluster import MARKER, SlurmCluster, marked_pids, running_clust
 
 
 @pytest.fixture(scope="session")
-def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlurmCluster]:
-    """The session's running cluster (see tests/slurm_cluster.py)."""
-    with running_cluster(tmp_path_factory.mktemp("slurm-cluster")) as cluster:
+def slurm_cluster() -> Iterator[SlurmCluster]:
+    """The session's running cluster (see tests/slurm_cluster.py), in a short dir in /tmp."""
+    with running_cluster() as cluster:
         root = str(cluster.root)
         yield cluster
     left = marked_pids(root)

@@ -9,11 +9,16 @@ itself: a failed start names the daemon and shows its log, stop() leaves no proc
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.slurm_cluster import SlurmCluster, SlurmClusterError, marked_pids
+from tests.slurm_cluster import SlurmCluster, SlurmClusterError, running_cluster
+from tests.slurm_processes import DAEMONS, kill_orphans, marked_pids, program
 
 pytestmark = pytest.mark.slow
 
@@ -106,29 +111,31 @@ def test_scontrol_requeue_runs_the_job_again_appending_to_its_output(
     assert any("DUE TO JOB REQUEUE" in line for line in lines[1:-1])
 
 
-def test_a_failed_start_names_the_daemon_and_shows_its_log(tmp_path: Path) -> None:
-    cluster = SlurmCluster(tmp_path / "broken", extra_conf=["SelectType=select/nonexistent"])
-    with pytest.raises(SlurmClusterError) as failure:
-        cluster.start()
+def test_a_failed_start_names_the_daemon_and_shows_its_log() -> None:
+    cluster = SlurmCluster(extra_conf=["SelectType=select/nonexistent"])
+    try:
+        with pytest.raises(SlurmClusterError) as failure:
+            cluster.start()
+        # start() stopped what it had started: munged, and slurmctld's helpers.
+        assert marked_pids(str(cluster.root)) == []
+    finally:
+        shutil.rmtree(cluster.root)
     message = str(failure.value)
     assert message.startswith("slurmctld exited with")
-    assert "select/nonexistent" in message  # from slurmctld's log
-    assert marked_pids(str(cluster.root)) == []
+    assert "fatal: Can't find plugin for select/nonexistent" in message  # slurmctld's log
 
 
-def test_stop_leaves_no_daemon_and_no_job_behind(tmp_path: Path) -> None:
-    cluster = SlurmCluster(tmp_path / "own").start()
-    try:
-        pid_file = tmp_path / "job.pid"
+def test_stop_leaves_no_daemon_and_no_job_behind() -> None:
+    with running_cluster() as cluster:
+        pid_file = cluster.root / "job.pid"
         cluster.submit("--wrap", f"echo $$ > {pid_file}; exec sleep 300")
         cluster.wait_for(lambda: pid_file.exists() and pid_file.read_text(), "the job to start")
         job_pid = int(pid_file.read_text())
         daemons = [proc.pid for proc in cluster.procs.values()]
-    finally:
-        cluster.stop()
     assert marked_pids(str(cluster.root)) == []
     for pid in [job_pid, *daemons]:
         assert not Path(f"/proc/{pid}").exists() or _is_zombie(pid), pid
+    assert not cluster.root.exists()
 
 
 def _is_zombie(pid: int) -> bool:
@@ -136,3 +143,57 @@ def _is_zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_a_directory_too_deep_for_unix_sockets_is_refused_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    with pytest.raises(SlurmClusterError, match="too deep for slurm's unix sockets"):
+        SlurmCluster(deep).start()
+    assert not deep.exists()
+
+
+def test_the_next_session_kills_what_a_killed_session_left(tmp_path: Path) -> None:
+    # A test process killed by SIGKILL runs no teardown: its daemons die with it (they asked
+    # for SIGTERM when their parent dies), but slurmstepd and its job live on.
+    pid_file = tmp_path / "job.pid"
+    session = subprocess.Popen(
+        [sys.executable, "-c", KILLED_SESSION, str(pid_file)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert session.stdout is not None
+    root = session.stdout.readline().strip()
+    assert root.startswith(tempfile.gettempdir()), root
+    cluster = SlurmCluster(Path(root))  # not started: used here only to wait
+    cluster.wait_for(lambda: pid_file.exists() and pid_file.read_text(), "the job to start")
+    job_pid = int(pid_file.read_text())
+    session.kill()
+    session.wait()
+    cluster.wait_for(
+        lambda: not any(program(pid) in DAEMONS for pid in marked_pids(root)),
+        "the daemons to die with the session",
+    )
+    assert job_pid in marked_pids(root)  # the orphan this is about
+
+    assert job_pid in kill_orphans()
+    cluster.wait_for(lambda: not _alive(job_pid), "the orphaned job to die")
+    assert marked_pids(root) == []
+    assert not Path(root).exists()
+
+
+KILLED_SESSION = """
+import sys, time
+from tests.slurm_cluster import running_cluster
+with running_cluster() as cluster:
+    print(cluster.root, flush=True)
+    cluster.submit("--wrap", f"echo $$ > {sys.argv[1]}; exec sleep 300")
+    time.sleep(300)
+"""
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _alive(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists() and not _is_zombie(pid)

@@ -111,6 +111,41 @@ def test_scontrol_requeue_runs_the_job_again_appending_to_its_output(
     assert any("DUE TO JOB REQUEUE" in line for line in lines[1:-1])
 
 
+def test_a_job_requeues_itself_and_runs_again(slurm: SlurmCluster, job_dir: Path) -> None:
+    # The backend's preemption path: on the warning signal the recipe checkpoints and the job
+    # requeues itself (SLURM_CONF reaches the job: sbatch exports the environment).
+    out = job_dir / "self.out"
+    body = (
+        'echo "run ${SLURM_RESTART_COUNT:-0}"\n'
+        'if [ "${SLURM_RESTART_COUNT:-0}" = 0 ]; then\n'
+        "    echo requeueing\n"
+        '    scontrol requeue "$SLURM_JOB_ID"\n'  # this very shell is killed while it returns
+        "    sleep 300\n"
+        "fi\n"
+    )
+    job = slurm.submit(
+        "--requeue", "--open-mode=append", "-o", str(out), str(script(job_dir / "self.sh", body))
+    )
+    slurm.wait_for(lambda: slurm.job_state(job)[0] == "COMPLETED", "the second run to end")
+    lines = out.read_text().splitlines()
+    assert lines[:2] == ["run 0", "requeueing"]
+    assert lines[-1] == "run 1"
+
+
+def test_one_squeue_call_for_many_jobs_tolerates_forgotten_ids(slurm: SlurmCluster) -> None:
+    # The backend polls every run's job in one call. An id slurmctld has forgotten (MinJobAge
+    # passed, or another cluster's) is left out of the answer; only a list of nothing but
+    # unknown ids fails, and then the runs are all gone from squeue.
+    job = slurm.submit("--wrap", "true")
+    slurm.wait_for(lambda: slurm.job_state(job)[0] == "COMPLETED", "the job to end")
+    form = ["squeue", "-h", "-t", "all", "-o", "%i|%T|%r"]
+    mixed = slurm.run([*form, "-j", f"{job},999999"])
+    assert mixed.stdout.splitlines() == [f"{job}|COMPLETED|None"]
+    unknown = slurm.run([*form, "-j", "999999"], check=False)
+    assert (unknown.returncode, unknown.stdout) == (1, "")
+    assert "Invalid job id specified" in unknown.stderr
+
+
 def test_a_failed_start_names_the_daemon_and_shows_its_log() -> None:
     cluster = SlurmCluster(extra_conf=["SelectType=select/nonexistent"])
     try:

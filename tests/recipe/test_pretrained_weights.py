@@ -115,12 +115,22 @@ def trained_state(run_dir: Path) -> dict[str, torch.Tensor]:
 
 
 def predicts_without_the_cache(project: Path, cache: Path) -> None:
-    """predict needs only the run: the checkpoint holds every parameter."""
+    """predict and resume need only the run: the checkpoint holds every parameter (a run
+    moved to a cluster node, or a cache cleared, still continues)."""
     shutil.rmtree(cache)
     image = next((project / "examples" / "digit_images" / "7").iterdir())
     result = run(["predict", "runs/pre", str(image)], project, recipe_env())
     assert result.returncode == 0, result.stderr
     assert result.stdout.count('"prediction"') == 1
+    before = trained_state(project / "runs" / "pre")
+    resumed = run(["train", "--resume", "runs/pre", "trainer.max_epochs=2"], project, recipe_env())
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    after = torch.load(project / "runs" / "pre" / "checkpoints" / "last.ckpt", map_location="cpu")
+    assert after["global_step"] == 4  # two more steps after the first epoch's two
+    # lr 0: the resumed run trained from the checkpoint's parameters, not fresh ones
+    for key, value in before.items():
+        if "running_" not in key and "num_batches_tracked" not in key:
+            assert torch.equal(after["state_dict"][key], value), key
 
 
 def test_timm_weights_come_from_the_hugging_face_cache_without_the_network(

@@ -25,7 +25,7 @@ import torch
 from safetensors.torch import save_file
 from torchvision.models import get_model
 
-from tests.helpers import recipe_env
+from tests.helpers import put_in_hf_cache, recipe_env
 
 CONFIG = """\
 data:
@@ -95,19 +95,6 @@ def parameters_match(model: torch.nn.Module, saved: dict[str, torch.Tensor], sta
     """Every parameter outside the classifier `skip` equals the saved one."""
     names = [n for n, _ in model.named_parameters() if not n.startswith(skip)]
     assert names and all(torch.equal(state[f"model.{n}"], saved[n]) for n in names)
-
-
-def put_in_hf_cache(hf_home: Path, repo: str, state: dict[str, torch.Tensor]) -> None:
-    """The Hugging Face hub cache layout: refs/main names a snapshot holding the file."""
-    base = hf_home / "hub" / f"models--{repo.replace('/', '--')}"
-    commit = "0123456789abcdef0123456789abcdef01234567"
-    (base / "refs").mkdir(parents=True)
-    (base / "refs" / "main").write_text(commit)
-    (base / "snapshots" / commit).mkdir(parents=True)
-    save_file(
-        {k: v.contiguous() for k, v in state.items()},
-        base / "snapshots" / commit / "model.safetensors",
-    )
 
 
 def trained_state(run_dir: Path) -> dict[str, torch.Tensor]:

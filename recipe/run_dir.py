@@ -128,3 +128,12 @@ def ensure_end_event(run_dir: str, status: str, exit_code: int) -> None:
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(record, separators=(",", ":")) + "\n")
         handle.flush()
+
+
+def debug_run_dir(config: ValidatedConfig) -> str:
+    """A scratch directory outside the project for `--debug`: nothing lands in runs/."""
+    import tempfile
+
+    name = str(config.data["project"]["name"])
+    name = name if run_name_problem(name) is None else "run"
+    return tempfile.mkdtemp(prefix=f"recipe-debug-{name}-")

@@ -29,11 +29,11 @@ from recipe.run_dir import (
     METRICS_FILE,
     PREDICT_FILE,
     RESOLVED_FILE,
+    debug_run_dir,
     dump_yaml,
     ensure_end_event,
     new_run_dir,
     prepare_run_dir,
-    run_name_problem,
 )
 from recipe.stopping import STOP
 
@@ -297,21 +297,23 @@ def run_training(
 _STATUS = {EXIT_OK: "completed", EXIT_STOPPED: "stopped"}  # anything else: failed
 
 
-def debug_run_dir(config: ValidatedConfig) -> str:
-    """A scratch directory outside the project for `--debug`: nothing lands in runs/."""
-    import tempfile
-
-    name = str(config.data["project"]["name"])
-    name = name if run_name_problem(name) is None else "run"
-    return tempfile.mkdtemp(prefix=f"recipe-debug-{name}-")
-
-
 def train(request: TrainRequest) -> int:
     """Validate, lay out the run directory, train. Never a traceback for a user mistake.
 
     The last line of metrics.jsonl is the end event for every outcome this process lives
     to see (a config error in an existing run directory, a failure, a stop, success).
+    A resume builds models without their pretrained weights: last.ckpt holds every
+    parameter, so a cleared cache or another machine does not stop it.
     """
+    if request.resume:
+        from recipe.vision.weights import from_checkpoint
+
+        with from_checkpoint():
+            return _train(request)
+    return _train(request)
+
+
+def _train(request: TrainRequest) -> int:
     STOP.install()  # before the heavy imports: a stop while starting up is honoured too
     ckpt_path = None
     if request.resume:

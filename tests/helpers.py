@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -122,3 +123,19 @@ def wait_for(predicate, timeout: float = 120.0, interval: float = 0.1, what: str
 def socket_path(name: str) -> Path:
     """Where `tmux -L NAME` keeps its socket, which tmux 3.3 leaves behind on kill-server."""
     return Path(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.getuid()}", name)
+
+
+def put_in_hf_cache(hf_home: Path, repo: str, state: dict[str, Any]) -> None:
+    """Pretrained weights where timm looks offline: the Hugging Face hub cache layout,
+    refs/main naming a snapshot that holds `state` as model.safetensors."""
+    from safetensors.torch import save_file
+
+    base = hf_home / "hub" / f"models--{repo.replace('/', '--')}"
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    (base / "refs").mkdir(parents=True)
+    (base / "refs" / "main").write_text(commit)
+    (base / "snapshots" / commit).mkdir(parents=True)
+    save_file(
+        {k: v.contiguous() for k, v in state.items()},
+        base / "snapshots" / commit / "model.safetensors",
+    )

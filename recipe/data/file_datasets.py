@@ -58,11 +58,11 @@ def csv(
         categorical: how text columns are encoded: `onehot` (a column per category) or
             `ordinal` (one number per category).
     """
-    train_path = _existing_file(path, "csv")
+    train_path = existing_file(path, "csv")
     cells, y, names = _read_csv(train_path, target, features)
     val: tuple[tables.Cells, np.ndarray] | None = None
     if val_path is not None:
-        val_cells, val_y, _ = _read_csv(_existing_file(val_path, "csv val_path"), target, names)
+        val_cells, val_y, _ = _read_csv(existing_file(val_path, "csv val_path"), target, names)
         val = (val_cells, val_y)
     every = cells.rows + (val[0].rows if val else [])
     kinds = tables.column_kinds(names, every)
@@ -119,10 +119,10 @@ def npz(
         normalize_target: regression only; standardise the targets too.
         augment: image augmentation for `(N, C, H, W)` inputs; see `recipe.data.augment`.
     """
-    x, y = _read_npz(_existing_file(path, "npz"), x_key, y_key)
+    x, y = _read_npz(existing_file(path, "npz"), x_key, y_key)
     x_val = y_val = None
     if val_path is not None:
-        x_val, y_val = _read_npz(_existing_file(val_path, "npz val_path"), x_key, y_key)
+        x_val, y_val = _read_npz(existing_file(val_path, "npz val_path"), x_key, y_key)
     return from_arrays(
         x,
         y,
@@ -237,7 +237,8 @@ def _read_npz(path: Path, x_key: str, y_key: str) -> tuple[np.ndarray, np.ndarra
         ) from None
 
 
-def _existing_file(path: str, setting: str) -> Path:
+def existing_file(path: str, setting: str) -> Path:
+    """`path` as a Path when it is a file; a DataError naming `setting` and the fix."""
     resolved = Path(path).expanduser()
     if not resolved.is_file():
         where = resolved if resolved.is_absolute() else Path.cwd() / resolved
@@ -249,7 +250,8 @@ def _existing_file(path: str, setting: str) -> Path:
     return resolved
 
 
-def _existing_folder(path: str, setting: str) -> Path:
+def existing_folder(path: str, setting: str) -> Path:
+    """`path` as a Path when it is a folder; a DataError naming `setting` and the fix."""
     resolved = Path(path).expanduser()
     if not resolved.is_dir():
         where = resolved if resolved.is_absolute() else Path.cwd() / resolved

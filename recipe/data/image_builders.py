@@ -17,6 +17,7 @@ import torch
 from recipe.data.augment import ImageAugment
 from recipe.data.bundle import DataBundle, encode_labels, split_indices
 from recipe.data.errors import DataError
+from recipe.data.file_datasets import existing_file, existing_folder
 from recipe.data.image_files import (
     STATS_SAMPLE,
     ImageFiles,
@@ -87,12 +88,12 @@ def image_folder(
             and std of a sample of training images; false: values stay in [0, 1].
         preprocessing: given by the recipe: what the configured model expects.
     """
-    root = _existing_folder(path, "image_folder")
+    root = existing_folder(path, "image_folder")
     files, labels, class_names = scan_folder(root)
     files, labels = drop_unreadable(files, labels, str(root))
     val: tuple[list[Path], list[int]] | None = None
     if val_path is not None:
-        val_root = _existing_folder(val_path, "image_folder val_path")
+        val_root = existing_folder(val_path, "image_folder val_path")
         val_files, val_labels, val_classes = scan_folder(val_root)
         unknown = sorted(set(val_classes) - set(class_names))
         if unknown:
@@ -131,13 +132,13 @@ def image_manifest(
     class (`label_column`); the classes are the sorted distinct labels. `val_path`: a
     second manifest for validation. The other arguments are `image_folder`'s.
     """
-    manifest = _existing_file(path, "image_manifest")
+    manifest = existing_file(path, "image_manifest")
     files, raw = read_manifest(manifest, path_column, label_column)
     encoded, class_names = encode_labels(np.array(raw), None, str(manifest))
     files, labels = drop_unreadable(files, encoded.tolist(), str(manifest))
     val = None
     if val_path is not None:
-        val_manifest = _existing_file(val_path, "image_manifest val_path")
+        val_manifest = existing_file(val_path, "image_manifest val_path")
         val_files, val_raw = read_manifest(val_manifest, path_column, label_column)
         unknown = sorted(set(val_raw) - set(class_names))
         if unknown:
@@ -294,25 +295,3 @@ def _image_size(size: int | Sequence[int]) -> tuple[int, int]:
     ):
         return int(size[0]), int(size[1])
     raise DataError(f"size must be a positive integer or [height, width], got {size!r}")
-
-
-def _existing_folder(path: str, setting: str) -> Path:
-    resolved = Path(path).expanduser()
-    if not resolved.is_dir():
-        where = resolved if resolved.is_absolute() else Path.cwd() / resolved
-        raise DataError(
-            f"{setting}: {where}: no such folder; check the path (relative paths start from "
-            "the project directory)"
-        )
-    return resolved
-
-
-def _existing_file(path: str, setting: str) -> Path:
-    resolved = Path(path).expanduser()
-    if not resolved.is_file():
-        where = resolved if resolved.is_absolute() else Path.cwd() / resolved
-        raise DataError(
-            f"{setting}: {where}: no such file; check the path (relative paths start from "
-            "the project directory)"
-        )
-    return resolved

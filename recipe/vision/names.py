@@ -12,6 +12,7 @@ from recipe.config.model_names import cache_path, cached_names, library_version,
 from recipe.io import atomic_write_json
 from recipe.vision.weights import (
     missing_weights_file,
+    restoring,
     timm_source,
     torchvision_source,
     torchvision_weights,
@@ -59,6 +60,8 @@ def full_problems(library: str, ref: dict[str, Any], project_dir: str) -> list[t
     found = name_problems(library, ref, library_names(library))
     if found or not isinstance(ref.get("name"), str):
         return found
+    if restoring():  # a resume: the checkpoint fills every parameter, weights or not
+        return []
     name: str = ref["name"]
     weights_file = ref.get("weights_file")
     if isinstance(weights_file, str):

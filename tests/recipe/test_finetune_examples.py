@@ -19,11 +19,10 @@ from pathlib import Path
 import pytest
 import timm
 import torch
-from safetensors.torch import save_file
 from torchvision.models import get_model
 
 from recipe.vision.shapes import write_shapes
-from tests.helpers import recipe_env
+from tests.helpers import put_in_hf_cache, recipe_env
 
 pytestmark = pytest.mark.slow
 
@@ -35,19 +34,6 @@ QUICK = ["trainer.max_epochs=2", "data.size=32", "dataloader.num_workers=1"]
 def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
-    )
-
-
-def hf_cache(hf_home: Path, repo: str, state: dict[str, torch.Tensor]) -> None:
-    """The Hugging Face hub cache layout: refs/main names a snapshot holding the file."""
-    base = hf_home / "hub" / f"models--{repo.replace('/', '--')}"
-    commit = "0123456789abcdef0123456789abcdef01234567"
-    (base / "refs").mkdir(parents=True)
-    (base / "refs" / "main").write_text(commit)
-    (base / "snapshots" / commit).mkdir(parents=True)
-    save_file(
-        {k: v.contiguous() for k, v in state.items()},
-        base / "snapshots" / commit / "model.safetensors",
     )
 
 
@@ -90,7 +76,7 @@ def test_the_timm_example_fine_tunes_from_the_hugging_face_cache(
     shapes_project: Path, tmp_path: Path
 ) -> None:
     fresh = timm.create_model("resnet18")
-    hf_cache(tmp_path / "hf", fresh.pretrained_cfg["hf_hub_id"], fresh.state_dict())
+    put_in_hf_cache(tmp_path / "hf", fresh.pretrained_cfg["hf_hub_id"], fresh.state_dict())
     env = recipe_env() | {"HF_HOME": str(tmp_path / "hf")}
     image = train_and_predict(shapes_project, "configs/finetune_timm.yaml", env)
     assert image["source"].startswith("timm:resnet18")

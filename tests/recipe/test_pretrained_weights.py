@@ -25,7 +25,7 @@ import torch
 from safetensors.torch import save_file
 from torchvision.models import get_model
 
-from tests.helpers import recipe_env
+from tests.helpers import put_in_hf_cache, recipe_env
 
 CONFIG = """\
 data:
@@ -97,30 +97,27 @@ def parameters_match(model: torch.nn.Module, saved: dict[str, torch.Tensor], sta
     assert names and all(torch.equal(state[f"model.{n}"], saved[n]) for n in names)
 
 
-def put_in_hf_cache(hf_home: Path, repo: str, state: dict[str, torch.Tensor]) -> None:
-    """The Hugging Face hub cache layout: refs/main names a snapshot holding the file."""
-    base = hf_home / "hub" / f"models--{repo.replace('/', '--')}"
-    commit = "0123456789abcdef0123456789abcdef01234567"
-    (base / "refs").mkdir(parents=True)
-    (base / "refs" / "main").write_text(commit)
-    (base / "snapshots" / commit).mkdir(parents=True)
-    save_file(
-        {k: v.contiguous() for k, v in state.items()},
-        base / "snapshots" / commit / "model.safetensors",
-    )
-
-
 def trained_state(run_dir: Path) -> dict[str, torch.Tensor]:
     return torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu")["state_dict"]
 
 
 def predicts_without_the_cache(project: Path, cache: Path) -> None:
-    """predict needs only the run: the checkpoint holds every parameter."""
+    """predict and resume need only the run: the checkpoint holds every parameter (a run
+    moved to a cluster node, or a cache cleared, still continues)."""
     shutil.rmtree(cache)
     image = next((project / "examples" / "digit_images" / "7").iterdir())
     result = run(["predict", "runs/pre", str(image)], project, recipe_env())
     assert result.returncode == 0, result.stderr
     assert result.stdout.count('"prediction"') == 1
+    before = trained_state(project / "runs" / "pre")
+    resumed = run(["train", "--resume", "runs/pre", "trainer.max_epochs=2"], project, recipe_env())
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    after = torch.load(project / "runs" / "pre" / "checkpoints" / "last.ckpt", map_location="cpu")
+    assert after["global_step"] == 4  # two more steps after the first epoch's two
+    # lr 0: the resumed run trained from the checkpoint's parameters, not fresh ones
+    for key, value in before.items():
+        if "running_" not in key and "num_batches_tracked" not in key:
+            assert torch.equal(after["state_dict"][key], value), key
 
 
 def test_timm_weights_come_from_the_hugging_face_cache_without_the_network(

@@ -158,7 +158,7 @@ def test_on_a_cuda_device_every_speed_path_is_taken(shapes_project: Path) -> Non
     assert seen == {
         "precision": "bf16-mixed",
         "cudnn_benchmark": True,
-        "loader": "StopSafeDataLoader",
+        "loader": "ResumableDataLoader",  # a real DataLoader over files, not the in-memory path
         "pin_memory": True,
         "input_nhwc": True,
         "weight_nhwc": True,

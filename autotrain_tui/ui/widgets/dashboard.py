@@ -97,8 +97,11 @@ class RunDashboard(Vertical):
         self.query_one(SystemPanel).add_snapshot(snapshot)
 
     def _render_header(self) -> None:
-        if self.record is not None:
-            self.query_one(RunHeader).show(self.record, self.history, self.now)
+        # A poll can land between the dashboard's mount and its header's (seen under load:
+        # NoMatches from the runs refresh); the next refresh draws it, a poll later.
+        headers = self.query(RunHeader)
+        if self.record is not None and headers:
+            headers.first().show(self.record, self.history, self.now)
 
     @work(thread=True, exclusive=True, group="run-tail", name="run tail")
     def _tail(self, record: RunRecord) -> None:

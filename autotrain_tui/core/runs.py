@@ -15,7 +15,6 @@ import enum
 import fcntl
 import json
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,10 +31,12 @@ from autotrain_tui.core.liveness import (  # noqa: F401
     run_is_alive,
     supervisor_alive,
 )
+from autotrain_tui.core.run_cache import RunCache
+from autotrain_tui.core.slurm.record import SlurmInfo
 
 # 2: start_ticks, supervisor_start_ticks, boot_id, started_boot_s (no wall clock in identity),
-# elapsed_before_s.
-RUN_DIR_VERSION = 2
+# elapsed_before_s. 3: backend and the slurm object (a run on a SLURM cluster).
+RUN_DIR_VERSION = 3
 RUN_JSON = "run.json"
 RUN_LOCK = ".run.lock"
 STDOUT_LOG = "stdout.log"
@@ -102,6 +103,8 @@ class RunRecord:
     resumes: int = 0
     elapsed_before_s: float = 0.0
     reason: str | None = None
+    backend: str = "local"  # "local" (the supervisor on this machine) or "slurm"
+    slurm: SlurmInfo | None = None  # the job, for backend "slurm" (docs/slurm.md)
     version: int = RUN_DIR_VERSION
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -152,6 +155,8 @@ class RunRecord:
                 value = list(value)
             elif isinstance(value, RunStatus):
                 value = value.value
+            elif isinstance(value, SlurmInfo):
+                value = value.to_json()
             out[spec.name] = value
         for key, value in self.extra.items():
             out.setdefault(key, value)
@@ -171,6 +176,8 @@ class RunRecord:
         kwargs["gpus_requested"] = int(data.get("gpus_requested") or 0)
         kwargs["resumes"] = int(data.get("resumes") or 0)
         kwargs["elapsed_before_s"] = float(data.get("elapsed_before_s") or 0.0)
+        kwargs["backend"] = str(data.get("backend") or "local")
+        kwargs["slurm"] = SlurmInfo.from_json(data.get("slurm"))
         return cls(run_dir=run_dir, extra=extra, **kwargs)
 
 
@@ -196,7 +203,17 @@ _NUMBER_FIELDS = (
     "stop_requested_at",
     "stop_grace_s",
 )
-_STR_FIELDS = ("id", "status", "config", "cwd", "host", "sweep", "stop_requested", "reason")
+_STR_FIELDS = (
+    "id",
+    "status",
+    "config",
+    "cwd",
+    "host",
+    "sweep",
+    "stop_requested",
+    "reason",
+    "backend",
+)
 _LIST_FIELDS = ("overrides", "command", "gpus")
 
 
@@ -241,7 +258,7 @@ def read_run(run_dir: Path) -> RunRecord:
     problem = _type_problem(data)
     if problem is not None:
         raise ValueError(problem)
-    return RunRecord.from_json(data, run_dir)
+    return RunRecord.from_json(data, run_dir)  # ValueError for a damaged `slurm` object
 
 
 def write_run(record: RunRecord) -> None:
@@ -355,45 +372,6 @@ def reconcile(record: RunRecord) -> RunRecord:
         with contextlib.suppress(OSError):
             advance_after_end(record.run_dir.parent)
     return result
-
-
-class RunCache:
-    """Records already read, each with the version of `run.json` it was read from.
-
-    For a caller that lists the same `runs/` again and again (the UI polls it every
-    second). Every writer replaces `run.json` atomically, so a new version is a new inode;
-    with the size and the change time beside it, an unchanged stat means unchanged content
-    and the file is not read again. A project with 1,000 finished runs is then listed with
-    1,000 `stat` calls instead of 1,000 reads and JSON parses. Thread-safe.
-
-    The one blind spot: two writes of equal size within one timestamp tick that also reuse
-    the freed inode. That record shows late (until its next write), never wrong for an
-    action: whatever changes a run re-reads it under the run's lock (`modify_run`).
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._records: dict[str, tuple[tuple[int, int, int, int], RunRecord]] = {}
-
-    def read(self, run_dir: Path | str) -> RunRecord:
-        """`read_run(run_dir)`, from memory when `run.json` has not changed since."""
-        path = os.fspath(run_dir)
-        info = os.stat(os.path.join(path, RUN_JSON))
-        version = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
-        with self._lock:
-            known = self._records.get(path)
-        if known is not None and known[0] == version:
-            return known[1]
-        record = read_run(Path(path))
-        with self._lock:
-            self._records[path] = (version, record)
-        return record
-
-    def forget_missing(self, present: set[str]) -> None:
-        """Drop the records of run directories that are gone (deleted runs)."""
-        with self._lock:
-            for path in set(self._records) - present:
-                del self._records[path]
 
 
 def list_runs(

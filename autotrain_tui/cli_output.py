@@ -77,7 +77,8 @@ def print_table(records: Sequence[RunRecord]) -> None:
 
 def say(record: RunRecord) -> None:
     gpus = f" on GPU {','.join(map(str, record.gpus))}" if record.gpus else ""
-    print(f"{record.run_dir.name}  {record.status.value}{gpus}")
+    job = f" (SLURM job {record.slurm.job_id})" if record.slurm and record.slurm.job_id else ""
+    print(f"{record.run_dir.name}  {record.status.value}{gpus}{job}")
 
 
 def problem_json(problem: RunProblem) -> dict[str, str]:

@@ -38,6 +38,7 @@ from autotrain_tui.core.runs import (
 )
 
 DEFAULT_GRACE_S = 30.0
+SETTLE_S = 30.0  # how long a waiting stop waits past the grace period for the end
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def stop_and_wait(
     *,
     grace_s: float = DEFAULT_GRACE_S,
     kill: bool = False,
-    settle_s: float = 30.0,
+    settle_s: float = SETTLE_S,
 ) -> RunRecord:
     """Stop or kill a run and return once it has ended and no process of its group is left.
 

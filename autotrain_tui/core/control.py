@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,3 +144,16 @@ def stop_and_wait(
     if record.is_live:
         record = wait_until_finished(record.run_dir, settle_s)
     return record
+
+
+def escalate_later(record: RunRecord, grace_s: float) -> None:
+    """SIGKILL the group after the grace period when no supervisor is alive to do it."""
+
+    def escalate() -> None:
+        # Gated on the recipe's identity: by now its group id may lead another program.
+        if recipe_alive(record):
+            signal_group(record, signal.SIGKILL)
+
+    timer = threading.Timer(grace_s, escalate)
+    timer.daemon = True
+    timer.start()

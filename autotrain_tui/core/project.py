@@ -8,39 +8,30 @@ scriptable and testable without a screen, and the UI stays a view. Methods raise
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
-import signal
-import stat
 import sys
-import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from autotrain_tui.core import control, launcher, queue
-from autotrain_tui.core.atomic import write_atomic
 from autotrain_tui.core.config_gate import ConfigGate
 from autotrain_tui.core.errors import (
     ManagerError,
-    ProjectNotWritableError,
     RunIsLiveError,
-    describe_os_error,
     writes_project,
 )
 from autotrain_tui.core.gpus import GpuInventory, default_inventory
-from autotrain_tui.core.groups import signal_group
 from autotrain_tui.core.listing import RunListing, RunProblem, run_json_problem, scan_runs
 from autotrain_tui.core.queue import QueueSettings
 from autotrain_tui.core.references import resolve_run_name
+from autotrain_tui.core.run_files import RunFileActions
 from autotrain_tui.core.runs import (
     RunCache,
     RunRecord,
     RunStatus,
     modify_run,
     read_run,
-    recipe_alive,
     reconcile,
 )
 from autotrain_tui.core.slurm import backend as slurm_backend
@@ -48,12 +39,10 @@ from autotrain_tui.core.sweep import expand_grid, new_sweep_id
 from autotrain_tui.core.sweep_actions import SweepActions, SweepSummary
 from autotrain_tui.core.tail import LineTail, MetricsTail
 
-_CONFIG_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
-
 __all__ = ["Project", "QueueSettings", "SweepSummary"]
 
 
-class Project(ConfigGate, SweepActions):
+class Project(ConfigGate, SweepActions, RunFileActions):
     """A project directory and everything a user can do to its runs."""
 
     def __init__(
@@ -319,7 +308,7 @@ class Project(ConfigGate, SweepActions):
             return result
         request = control.request_stop(self.runs_dir, record, grace_s=grace_s, kill=kill)
         if request.caller_escalates:
-            _escalate_later(request.record, grace_s)
+            control.escalate_later(request.record, grace_s)
         if request.record.status is RunStatus.STOPPED:
             self.advance_queue()
         return request.record
@@ -399,66 +388,7 @@ class Project(ConfigGate, SweepActions):
 
         return modify_run(record.run_dir, requeue)
 
-    def remove(self, ref: str) -> RunRecord:
-        """Delete a finished run's directory; refuses a queued or running one.
-
-        Only ever a real directory directly under `runs/` (see `resolve_run_id`), checked
-        again (not a link) just before the delete, so nothing outside `runs/` is reached.
-        """
-        record = self.get_run(ref)
-        name = record.run_dir.name
-        if record.is_live:
-            raise RunIsLiveError(f"run {name} is {record.status.value}; stop it first")
-        shown = f"{self.runs_dir.name}/{name}"
-        try:
-            with queue.queue_lock(self.runs_dir):
-                current = reconcile(read_run(record.run_dir))
-                if current.is_live:
-                    raise RunIsLiveError(f"run {name} is {current.status.value}; stop it first")
-                info = os.lstat(record.run_dir)
-                if not stat.S_ISDIR(info.st_mode):
-                    raise ManagerError(f"{shown} is not a run directory; nothing was deleted")
-                shutil.rmtree(record.run_dir)
-        except ValueError as error:  # run.json damaged meanwhile
-            raise ManagerError(run_json_problem(self.runs_dir, name, error)) from error
-        except OSError as error:
-            raise ProjectNotWritableError(describe_os_error(error, self.runs_dir)) from error
-        return current
-
-    @writes_project
-    def clone_config(self, ref: str, name: str) -> Path:
-        """Copy a run's `config.yaml` (as launched) to `configs/<name>.yaml`; never overwrites."""
-        record = self.get_run(ref)
-        stem = name[:-5] if name.endswith(".yaml") else name
-        if not _CONFIG_NAME.fullmatch(stem):
-            raise ManagerError(
-                f"invalid config name {name!r}: use letters, digits, '_', '-' and '.'"
-            )
-        target = self.configs_dir / f"{stem}.yaml"
-        if target.exists():
-            raise ManagerError(f"configs/{stem}.yaml already exists")
-        try:
-            text = record.config_yaml.read_text(encoding="utf-8")
-        except FileNotFoundError as error:
-            raise ManagerError(f"run {record.id} has no config.yaml") from error
-        self.configs_dir.mkdir(exist_ok=True)
-        write_atomic(target, text)
-        return target
-
 
 def queue_start_now(project: Project, record: RunRecord) -> RunRecord:
     """Start `record` now through the queue's lock (GPUs never double-assigned)."""
     return queue.start_now(project.runs_dir, project.inventory, record, project._start)
-
-
-def _escalate_later(record: RunRecord, grace_s: float) -> None:
-    """SIGKILL the group after the grace period when no supervisor is alive to do it."""
-
-    def escalate() -> None:
-        # Gated on the recipe's identity: by now its group id may lead another program.
-        if recipe_alive(record):
-            signal_group(record, signal.SIGKILL)
-
-    timer = threading.Timer(grace_s, escalate)
-    timer.daemon = True
-    timer.start()

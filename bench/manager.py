@@ -6,7 +6,9 @@
   and listing them again through the UI poller's cache, beside the uncached listing;
 - tail throughput on a log growing at 10,000 lines/s, beside the writer's own rate;
 - the tailer's CPU while idle (target < 1% of a core), beside an idle `time.sleep`;
-- the sampler's cost per tick, beside one `psutil.cpu_percent` call.
+- the sampler's cost per tick, beside one `psutil.cpu_percent` call;
+- on SLURM (a one-node cluster started for the purpose, see bench/slurm.py): submit -> first
+  metric beside a local launch, and the state poll with 1,000 SLURM runs (one `squeue`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ import psutil
 from autotrain_tui.core.runs import RunCache, RunRecord, RunStatus, list_runs, write_run
 from autotrain_tui.core.sampler import FakeGpuSource, SystemSampler
 from autotrain_tui.core.tail import LineTail
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import slurm as slurm_figures
 
 
 def _best_of(repeats: int, work: Callable[[], object]) -> float:
@@ -158,6 +163,8 @@ def main() -> None:
         bench_listing(Path(tmp))
         bench_tail(Path(tmp))
     bench_sampler()
+    with tempfile.TemporaryDirectory() as tmp:
+        slurm_figures.main(Path(tmp))
 
 
 if __name__ == "__main__":

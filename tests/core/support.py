@@ -130,7 +130,7 @@ def _kill_recorded(runs: Path) -> None:
             records.append(data)
         for data in records:
             sup = data.get("supervisor_pid")
-            if process_matches(
+            if isinstance(sup, int) and process_matches(
                 sup,
                 data.get("supervisor_create_time"),
                 data.get("supervisor_start_ticks"),

@@ -9,6 +9,7 @@ job array; one `squeue` per poll however many runs.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from autotrain_tui.core import Project, trust
-from autotrain_tui.core.runs import RunRecord, RunStatus
+from autotrain_tui.core.errors import ManagerError
+from autotrain_tui.core.runs import RunRecord, RunStatus, modify_run
 from autotrain_tui.core.slurm.state import POLLER
 from tests.core.support import TINY_CONFIG, kill_project_processes, make_root, metrics_steps
 from tests.slurm_cluster import SlurmCluster, usable_cpus
@@ -192,3 +194,45 @@ def test_one_squeue_per_poll_however_many_runs(project: Project) -> None:
     records = project.list_runs()
     assert len([r for r in records if r.backend == "slurm"]) == 3
     assert POLLER.calls - before == 1
+
+
+def test_a_controller_that_does_not_answer_loses_no_run(
+    project: Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    record = project.launch("configs/tiny.yaml", LONG, slurm=True)
+    # Submitted long ago as far as the manager knows (past the grace for a new job).
+    modify_run(record.run_dir, lambda r: r.replace(started_at=r.started_at - 600))
+    # The real squeue, pointed at a configuration it cannot use: it fails at once, as it
+    # does (after its timeouts) when slurmctld is down. Nothing is known then, and nothing
+    # changes: the run is not declared lost because the controller was silent.
+    broken = tmp_path / "broken-slurm.conf"
+    broken.write_text("# no ClusterName, no controller\n")
+    monkeypatch.setenv("SLURM_CONF", str(broken))
+    POLLER.forget()
+    for _ in range(3):
+        seen = project.get_run(record.id)
+        assert seen.status is RunStatus.RUNNING and seen.reason is None
+        POLLER.forget()
+
+
+def test_without_sbatch_a_slurm_launch_says_so_and_leaves_nothing(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = os.environ["PATH"]
+    monkeypatch.setenv("PATH", "/nonexistent")
+    try:
+        with pytest.raises(ManagerError, match=r"sbatch.*not found on PATH"):
+            project.launch("configs/tiny.yaml", slurm=True, check=False)
+    finally:
+        monkeypatch.setenv("PATH", path)  # the cluster's clean-up needs scancel
+    assert not any(project.runs_dir.iterdir()), "a run directory was left behind"
+
+
+def test_a_job_the_cluster_refuses_leaves_no_run(project: Project) -> None:
+    # The recipe knows no slurm section yet in this config: the cluster is asked for a
+    # partition it does not have through the script's own options.
+    with pytest.raises(ManagerError, match=r"sbatch refused the job: .*[Pp]artition"):
+        project.launch(
+            "configs/tiny.yaml", ["slurm.partition=nosuchpartition"], check=False, slurm=True
+        )
+    assert not any(project.runs_dir.iterdir()), "a run directory was left behind"

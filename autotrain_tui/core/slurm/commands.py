@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 from autotrain_tui.core.errors import ManagerError
 
-TIMEOUT_S = 30.0
+# A controller that is down makes the clients retry for a while; the UI polls in a worker
+# thread, but a poll that waits longer than this says nothing useful anyway.
+TIMEOUT_S = 15.0
 # One line per job; `|` never occurs in these fields (a reason is one word, a node list has
 # no `|`). `%i` is `123` or `123_4` for an array task (with -r, one line per task).
 SQUEUE_FORMAT = "%i|%T|%r|%N|%L"

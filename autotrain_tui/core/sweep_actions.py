@@ -51,6 +51,7 @@ class SweepActions:
         ) -> RunRecord: ...
         def _require_resume_trust(self, record: RunRecord) -> None: ...
         def _requeue_for_resume(self, record: RunRecord) -> RunRecord: ...
+        def resume(self, ref: str, *, queue: bool = False) -> RunRecord: ...
 
     def list_sweeps(self) -> list[SweepSummary]:
         """Every sweep with its runs, newest first."""
@@ -109,7 +110,11 @@ class SweepActions:
             if record.status in (RunStatus.STOPPED, RunStatus.FAILED, RunStatus.LOST):
                 self._require_resume_trust(record)
         for record in runs:
-            if record.status in (RunStatus.STOPPED, RunStatus.FAILED, RunStatus.LOST):
+            if record.status not in (RunStatus.STOPPED, RunStatus.FAILED, RunStatus.LOST):
+                continue
+            if record.backend == "slurm":  # a new job each, submitted now
+                resumed.append(self.resume(record.id))
+            else:
                 resumed.append(self._requeue_for_resume(record))
         self.advance_queue()
         return [read_run(r.run_dir) for r in resumed]

@@ -236,3 +236,22 @@ def test_a_job_the_cluster_refuses_leaves_no_run(project: Project) -> None:
             "configs/tiny.yaml", ["slurm.partition=nosuchpartition"], check=False, slurm=True
         )
     assert not any(project.runs_dir.iterdir()), "a run directory was left behind"
+
+
+def test_a_pending_sweep_stops_at_once_and_resumes_from_scratch(
+    project: Project, slurm: SlurmCluster
+) -> None:
+    blocker = slurm.submit(f"--cpus-per-task={usable_cpus()}", "--wrap", "sleep 60")
+    slurm.wait_for(lambda: slurm.job_state(blocker)[0] == "RUNNING", "the blocker to run")
+    summary = project.sweep("configs/tiny.yaml", ["optimizer.lr=0.01,0.003"], slurm=True)
+    stopped = project.stop_sweep(summary.id, wait=True)
+    assert [r.status for r in stopped] == [RunStatus.STOPPED] * 2, [r.reason for r in stopped]
+    assert not any(r.metrics_jsonl.exists() for r in stopped)  # nothing ever trained
+    subprocess.run(["scancel", blocker], check=True)
+
+    resumed = project.resume_sweep(summary.id)
+    assert len(resumed) == 2
+    for run in resumed:
+        assert run.slurm is not None and len(run.slurm.jobs) == 2
+        done = wait_run(project, run.id, lambda r: not r.is_live, f"{run.id} to end")
+        assert done.status is RunStatus.COMPLETED, done.reason

@@ -153,8 +153,12 @@ def _to_running(job_id: str, cluster: str | None, now: float) -> Any:
 
 
 def resume(record: RunRecord, *, python: str, recipe_module: str, env: dict[str, str]) -> RunRecord:
-    """Submit a new job that continues a stopped, failed or lost SLURM run from last.ckpt."""
-    if not record.last_checkpoint.is_file():
+    """Submit a new job that continues a stopped, failed or lost SLURM run from last.ckpt.
+
+    A run that never began training (cancelled while pending: no metrics.jsonl) starts
+    afresh from its config instead."""
+    fresh = not record.last_checkpoint.is_file()
+    if fresh and record.metrics_jsonl.exists():
         raise ManagerError(f"run {record.id} has no checkpoints/last.ckpt to resume from")
     now = time.time()
     before = record.elapsed_s(now) or 0.0
@@ -166,7 +170,7 @@ def resume(record: RunRecord, *, python: str, recipe_module: str, env: dict[str,
         recipe_module=recipe_module,
         env=env,
         job_name=record.id,
-        resume=True,
+        resume=not fresh,
     )
 
     def count(current: RunRecord) -> RunRecord:

@@ -96,8 +96,8 @@ def reconcile_slurm(record: RunRecord, poller: Poller = POLLER) -> RunRecord:
     view = snap.jobs.get(info.job_id)
     if view is not None and not view.is_final:
         return _note_view(record, view, snap.taken_wall)
-    if view is None and time.time() - submitted < SUBMIT_GRACE_S:
-        return record
+    if view is None and not record.stop_requested and time.time() - submitted < SUBMIT_GRACE_S:
+        return record  # not listed yet; a job we cancelled may simply be gone already
     return _record_end(record, view)
 
 

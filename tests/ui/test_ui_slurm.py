@@ -1,0 +1,109 @@
+"""SLURM runs in the runs list and the dashboard: the job id, a live job's state with its
+reason and time left, the node, requeues and earlier jobs; local runs shown as before.
+
+The SLURM records are written by the test and stand for what the SLURM backend writes at
+submission and at each poll (tests/slurm_records.py); a run launched on the real test
+cluster from the launch dialog is tests/slurm/test_slurm_ui.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from autotrain_tui.core.slurm.record import SlurmInfo
+from autotrain_tui.ui.app import AutotrainApp, make_app
+from autotrain_tui.ui.widgets.run_header import RunHeader
+from tests.slurm_records import make_slurm_run
+from tests.ui.fixtures import NOW, T0, FixedSampler, write_run
+from tests.ui.screen_text import screen_text
+from tests.ui.test_ui_runs import until
+
+PENDING = "digits-20251125-095800-pppp"
+RUNNING = "digits-20251125-095700-rrrr"
+DONE = "digits-20251125-095600-dddd"
+LOCAL = "digits-20251125-095500-llll"
+INFO = SlurmInfo(job_id="4242", jobs=("4242",), cluster="test", state="PENDING")
+
+
+def slurm_project(root: Path) -> AutotrainApp:
+    pending = write_run(root, PENDING, "running", done=0, ended=False, started_at=T0 + 400)
+    (pending / "metrics.jsonl").unlink()  # not started: nothing written yet
+    make_slurm_run(pending, INFO.replace(reason="Resources"))
+    running = write_run(root, RUNNING, "running", done=120, ended=False, started_at=T0 + 300)
+    make_slurm_run(
+        running,
+        INFO.replace(
+            job_id="4241",
+            jobs=("4240", "4241"),
+            state="RUNNING",
+            node="node07",
+            time_left="2:07:09",
+            restarts=1,
+        ),
+    )
+    done = write_run(root, DONE, "completed", started_at=T0 + 200)
+    make_slurm_run(done, INFO.replace(job_id="4239", jobs=("4239",), state="RUNNING"))
+    write_run(root, LOCAL, "completed", started_at=T0 + 100)
+    return make_app(
+        root, sampler=FixedSampler(gpus=False), clock=lambda: NOW, poll_s=0.2, open_default=False
+    )
+
+
+def header(app: AutotrainApp) -> str:
+    shown = app.dashboard.query_one(RunHeader)._shown
+    return shown.plain if shown is not None else ""
+
+
+async def test_the_runs_list_shows_jobs_and_pending_reasons(ui_project: Path) -> None:
+    app = slurm_project(ui_project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.panes_mounted()
+        await until(pilot, lambda: "Runs (4)" in screen_text(app), "the runs listed")
+        runs = app.sidebar.query_one("#runs")
+        lines = {
+            option.id: str(option.prompt).splitlines()
+            for option in (runs.get_option_at_index(i) for i in range(runs.option_count))
+        }
+        # Pending: the scheduler's state and reason in place of progress; then its job.
+        assert lines[PENDING][1].split()[:2] == ["PENDING", "(Resources)"]
+        assert lines[PENDING][2].strip() == "slurm 4242"
+        # Running with progress: progress as for a local run, the job with its time left.
+        assert lines[RUNNING][1].split()[0] == "e7/10"
+        assert lines[RUNNING][2].strip() == "slurm 4241 · 2h07m left"
+        # Ended: the job id only (the last poll's state is stale); local: two lines as ever.
+        assert lines[DONE][2].strip() == "slurm 4239"
+        assert len(lines[LOCAL]) == 2 and "slurm" not in " ".join(lines[LOCAL])
+        assert all(len(line) <= 30 for line in lines[PENDING] + lines[RUNNING])
+        # The filter knows SLURM's words: the waiting jobs, all SLURM runs, a job id.
+        app.sidebar.query_one("#filter").value = "pending"
+        await until(pilot, lambda: "Runs (1/4)" in screen_text(app), "pending filtered")
+        app.sidebar.query_one("#filter").value = "slurm"
+        await until(pilot, lambda: "Runs (3/4)" in screen_text(app), "slurm filtered")
+        app.sidebar.query_one("#filter").value = "4240"  # an earlier job of RUNNING
+        await until(pilot, lambda: "Runs (1/4)" in screen_text(app), "job filtered")
+
+
+async def test_the_dashboard_shows_the_job_state_node_time_left_and_requeues(
+    ui_project: Path,
+) -> None:
+    app = slurm_project(ui_project)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await app.panes_mounted()
+        await until(pilot, lambda: len(app.records) == 4, "the runs listed")
+        app.show_run(app.records[RUNNING])
+        await until(pilot, lambda: RUNNING in header(app), "the running job's header")
+        assert header(app).splitlines()[1] == (
+            "slurm 4241 on test · RUNNING · node node07 · 2h07m left · requeued 1× · "
+            "earlier jobs 4240"
+        )
+        on_screen = "slurm 4241 on test · RUNNING · node node07"
+        await until(pilot, lambda: on_screen in screen_text(app), "the job's line on screen")
+        app.show_run(app.records[PENDING])
+        await until(pilot, lambda: PENDING in header(app), "the pending job's header")
+        assert header(app).splitlines()[1] == "slurm 4242 on test · PENDING (Resources)"
+        app.show_run(app.records[DONE])
+        await until(pilot, lambda: DONE in header(app), "the ended job's header")
+        assert header(app).splitlines()[1] == "slurm 4239 on test"
+        app.show_run(app.records[LOCAL])
+        await until(pilot, lambda: LOCAL in header(app), "the local run's header")
+        assert "slurm" not in header(app) and len(header(app).splitlines()) == 3

@@ -8,15 +8,21 @@ cluster from the launch dialog is tests/slurm/test_slurm_ui.py.
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
+
+import pytest
+from textual.widgets import Button, RadioButton, RadioSet
 
 from autotrain_tui.core.slurm.record import SlurmInfo
 from autotrain_tui.ui.app import AutotrainApp, make_app
+from autotrain_tui.ui.screens.launch import LaunchScreen
 from autotrain_tui.ui.widgets.run_header import RunHeader
 from tests.slurm_records import make_slurm_run
 from tests.ui.fixtures import NOW, T0, FixedSampler, write_run
 from tests.ui.screen_text import screen_text
-from tests.ui.test_ui_runs import until
+from tests.ui.test_ui_runs import notices, until
 
 PENDING = "digits-20251125-095800-pppp"
 RUNNING = "digits-20251125-095700-rrrr"
@@ -107,3 +113,42 @@ async def test_the_dashboard_shows_the_job_state_node_time_left_and_requeues(
         app.show_run(app.records[LOCAL])
         await until(pilot, lambda: LOCAL in header(app), "the local run's header")
         assert "slurm" not in header(app) and len(header(app).splitlines()) == 3
+
+
+async def test_slurm_is_greyed_with_a_reason_where_sbatch_is_missing(
+    ui_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A PATH with Python's directory only: this machine's SLURM client tools are off it.
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
+    assert shutil.which("sbatch") is None
+    app = make_app(ui_project, sampler=FixedSampler(gpus=False), clock=lambda: NOW)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await app.panes_mounted()
+        await until(pilot, lambda: app.editor.path is not None, "the default config open")
+        app.launch_on_slurm = True  # chosen earlier: not possible here, so not offered
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(app.screen, LaunchScreen), "the launch dialog")
+        await until(
+            pilot,
+            lambda: "SLURM needs sbatch, which is not on PATH here" in screen_text(app),
+            "the reason on screen",
+        )
+        dialog = app.screen
+        slurm = dialog.query_one("#on-slurm", RadioButton)
+        assert slurm.disabled and not slurm.value
+        assert dialog.query_one("#on-local", RadioButton).value
+        assert not dialog.query_one("#queue", Button).disabled
+        await pilot.press("tab")  # the keyboard reaches the choice, and cannot pick SLURM
+        assert app.focused is dialog.query_one("#backend", RadioSet)
+        await pilot.press("right", "space")
+        assert not slurm.value
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, LaunchScreen), "closed")
+        # ctrl+r launches where the session last chose: not here, and it says why.
+        await pilot.press("ctrl+r")
+        await until(
+            pilot,
+            lambda: any("not launched: SLURM needs sbatch" in n for n in notices(app)),
+            "why nothing launched",
+        )
+        assert not list((ui_project / "runs").glob("*"))

@@ -65,7 +65,9 @@ def _cmd_check(project: Project, args: argparse.Namespace) -> int:
 
 def _cmd_launch(project: Project, args: argparse.Namespace) -> int:
     _trust_if_asked(project, args)
-    record = project.launch(args.config, args.overrides, queue=args.queue, gpus=args.gpus)
+    record = project.launch(
+        args.config, args.overrides, queue=args.queue, gpus=args.gpus, slurm=args.slurm
+    )
     if args.json:
         emit_json({"run": run_json(record)})
     else:
@@ -75,7 +77,7 @@ def _cmd_launch(project: Project, args: argparse.Namespace) -> int:
 
 def _cmd_sweep(project: Project, args: argparse.Namespace) -> int:
     _trust_if_asked(project, args)
-    summary = project.sweep(args.config, args.overrides, gpus=args.gpus)
+    summary = project.sweep(args.config, args.overrides, gpus=args.gpus, slurm=args.slurm)
     if args.json:
         emit_json({"sweep": sweep_json(summary)})
     else:

@@ -13,7 +13,7 @@ from autotrain_tui.cli_parser import PROG
 from autotrain_tui.core.listing import RunProblem
 from autotrain_tui.core.project import SweepSummary
 from autotrain_tui.core.runs import RunRecord
-from autotrain_tui.ui.slurm_text import job_text, live_state, slurm_info
+from autotrain_tui.ui.slurm_text import live_state, slurm_info
 
 JSON_VERSION = 1
 
@@ -84,10 +84,7 @@ def print_table(records: Sequence[RunRecord]) -> None:
 
 def say(record: RunRecord) -> None:
     gpus = f" on GPU {','.join(map(str, record.gpus))}" if record.gpus else ""
-    slurm = slurm_info(record)
-    job = ""
-    if slurm is not None:  # `running · slurm 123 PENDING (Resources)`
-        job = " · " + " ".join(filter(None, (job_text(slurm), live_state(record))))
+    job = f" (SLURM job {record.slurm.job_id})" if record.slurm and record.slurm.job_id else ""
     print(f"{record.run_dir.name}  {record.status.value}{gpus}{job}")
 
 

@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("overrides", nargs="*", metavar="k=v")
     p.add_argument("--queue", action="store_true", help="wait in the queue for free GPUs")
     p.add_argument("--gpus", type=_count(0), help="GPUs to ask for (default: trainer.devices)")
+    p.add_argument(
+        "--slurm", action="store_true", help="submit to SLURM (the config's slurm: section)"
+    )
     p.add_argument("--json", action="store_true")
     _trust_option(p)
 
@@ -109,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config")
     p.add_argument("overrides", nargs="+", metavar="k=a,b")
     p.add_argument("--gpus", type=_count(0), help="GPUs per run (default: trainer.devices)")
+    p.add_argument("--slurm", action="store_true", help="submit the grid as a SLURM job array")
     p.add_argument("--json", action="store_true")
     _trust_option(p)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ from autotrain_tui.core.runs import (
 )
 
 DEFAULT_GRACE_S = 30.0
+SETTLE_S = 30.0  # how long a waiting stop waits past the grace period for the end
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ def stop_and_wait(
     *,
     grace_s: float = DEFAULT_GRACE_S,
     kill: bool = False,
-    settle_s: float = 30.0,
+    settle_s: float = SETTLE_S,
 ) -> RunRecord:
     """Stop or kill a run and return once it has ended and no process of its group is left.
 
@@ -142,3 +144,16 @@ def stop_and_wait(
     if record.is_live:
         record = wait_until_finished(record.run_dir, settle_s)
     return record
+
+
+def escalate_later(record: RunRecord, grace_s: float) -> None:
+    """SIGKILL the group after the grace period when no supervisor is alive to do it."""
+
+    def escalate() -> None:
+        # Gated on the recipe's identity: by now its group id may lead another program.
+        if recipe_alive(record):
+            signal_group(record, signal.SIGKILL)
+
+    timer = threading.Timer(grace_s, escalate)
+    timer.daemon = True
+    timer.start()

@@ -188,8 +188,11 @@ def create_run(
     recipe_module: str,
     gpus_requested: int,
     sweep: str | None = None,
+    backend: str = "local",
 ) -> RunRecord:
-    """Create `runs/<run-id>/` with `config.yaml` and a `queued` `run.json`."""
+    """Create `runs/<run-id>/` with `config.yaml` and a `queued` `run.json`.
+
+    A `backend="slurm"` run waits for its submission, never for the local queue."""
     runs_dir.mkdir(parents=True, exist_ok=True)
     for _ in range(100):
         run_id = new_run_id(config.stem)
@@ -231,6 +234,7 @@ def create_run(
             sweep=sweep,
             created_at=now,
             queue_order=now,
+            backend=backend,
         )
         with run_lock(run_dir):
             write_run(record)

@@ -8,51 +8,41 @@ scriptable and testable without a screen, and the UI stays a view. Methods raise
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
-import signal
-import stat
 import sys
-import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from autotrain_tui.core import control, launcher, queue
-from autotrain_tui.core.atomic import write_atomic
 from autotrain_tui.core.config_gate import ConfigGate
 from autotrain_tui.core.errors import (
     ManagerError,
-    ProjectNotWritableError,
     RunIsLiveError,
-    describe_os_error,
     writes_project,
 )
 from autotrain_tui.core.gpus import GpuInventory, default_inventory
-from autotrain_tui.core.groups import signal_group
 from autotrain_tui.core.listing import RunListing, RunProblem, run_json_problem, scan_runs
 from autotrain_tui.core.queue import QueueSettings
 from autotrain_tui.core.references import resolve_run_name
+from autotrain_tui.core.run_files import RunFileActions
 from autotrain_tui.core.runs import (
     RunCache,
     RunRecord,
     RunStatus,
     modify_run,
     read_run,
-    recipe_alive,
     reconcile,
 )
+from autotrain_tui.core.slurm import backend as slurm_backend
 from autotrain_tui.core.sweep import expand_grid, new_sweep_id
 from autotrain_tui.core.sweep_actions import SweepActions, SweepSummary
 from autotrain_tui.core.tail import LineTail, MetricsTail
 
-_CONFIG_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
-
 __all__ = ["Project", "QueueSettings", "SweepSummary"]
 
 
-class Project(ConfigGate, SweepActions):
+class Project(ConfigGate, SweepActions, RunFileActions):
     """A project directory and everything a user can do to its runs."""
 
     def __init__(
@@ -145,7 +135,12 @@ class Project(ConfigGate, SweepActions):
     # ---- launching -------------------------------------------------------------------------
 
     def _prepare(
-        self, config: Path | str, overrides: Sequence[str], gpus: int | None, check: bool = True
+        self,
+        config: Path | str,
+        overrides: Sequence[str],
+        gpus: int | None,
+        check: bool = True,
+        slurm: bool = False,
     ) -> tuple[Path, str, int]:
         path = self._config_path(config)
         for item in overrides:
@@ -155,6 +150,8 @@ class Project(ConfigGate, SweepActions):
         self._require_trust("launching", path, [text])
         if check:
             launcher.check_config(self.python, self.recipe_module, self.root, path, overrides)
+        if slurm:  # the cluster's GPUs, not this machine's: SLURM places the job
+            return path, text, 0
         count = self.inventory.gpu_count()
         wanted = gpus if gpus is not None else launcher.requested_gpus(text, count)
         if wanted < 0:
@@ -175,6 +172,7 @@ class Project(ConfigGate, SweepActions):
         queue: bool = False,
         gpus: int | None = None,
         check: bool = True,
+        slurm: bool = False,
     ) -> RunRecord:
         """Validate, create the run and start it now — or, with `queue`, when it fits.
 
@@ -182,9 +180,10 @@ class Project(ConfigGate, SweepActions):
         queue) or raises ManagerError when its GPUs are not free; nothing is left behind then.
         `gpus` overrides the count read from `trainer.devices`. `check=False` skips the
         `recipe check` for a caller that has just checked these exact files (the UI's
-        editor); the recipe still validates as it starts.
+        editor); the recipe still validates as it starts. With `slurm` the run is submitted
+        to the cluster (its config's `slurm:` section) instead.
         """
-        path, text, wanted = self._prepare(config, overrides, gpus, check=check)
+        path, text, wanted = self._prepare(config, overrides, gpus, check=check, slurm=slurm)
         record = launcher.create_run(
             self.root,
             self.runs_dir,
@@ -194,7 +193,10 @@ class Project(ConfigGate, SweepActions):
             python=self.python,
             recipe_module=self.recipe_module,
             gpus_requested=wanted,
+            backend="slurm" if slurm else "local",
         )
+        if slurm:
+            return self._submit([record], [text], record.id)[0]
         if queue:
             self.advance_queue()
             return read_run(record.run_dir)
@@ -208,19 +210,26 @@ class Project(ConfigGate, SweepActions):
 
     @writes_project
     def sweep(
-        self, config: Path | str, overrides: Sequence[str], *, gpus: int | None = None
+        self,
+        config: Path | str,
+        overrides: Sequence[str],
+        *,
+        gpus: int | None = None,
+        slurm: bool = False,
     ) -> SweepSummary:
-        """Queue the grid of runs the override lists describe, under one new sweep id."""
+        """Queue the grid of runs the override lists describe, under one new sweep id
+        (with `slurm`: submit them as one job array)."""
         points = expand_grid(overrides)
         if len(points) < 2 and not any("," in o for o in overrides):
             raise ManagerError("a sweep needs at least one override with several values (k=a,b)")
         path = self._config_path(config)
-        prepared = [self._prepare(path, point, gpus, check=False) for point in points]
+        prepared = [self._prepare(path, p, gpus, check=False, slurm=slurm) for p in points]
         # One `recipe check` for the whole grid: torch and custom.py load once, not per point.
         launcher.check_config(self.python, self.recipe_module, self.root, path, (), grid=points)
         sweep_id = new_sweep_id(path.stem)
+        created = []
         for point, (_, text, wanted) in zip(points, prepared, strict=True):
-            launcher.create_run(
+            record = launcher.create_run(
                 self.root,
                 self.runs_dir,
                 path,
@@ -230,9 +239,29 @@ class Project(ConfigGate, SweepActions):
                 recipe_module=self.recipe_module,
                 gpus_requested=wanted,
                 sweep=sweep_id,
+                backend="slurm" if slurm else "local",
             )
-        self.advance_queue()
+            created.append(record)
+        if slurm:  # one job array per set of resources (usually one for the whole grid)
+            self._submit(created, [text for _, text, _ in prepared], sweep_id)
+        else:
+            self.advance_queue()
         return self.get_sweep(sweep_id)
+
+    def _submit(self, records: list[RunRecord], texts: list[str], job_name: str) -> list[RunRecord]:
+        """Submit new runs to SLURM; the runs are removed if the cluster refuses them."""
+        try:
+            return slurm_backend.submit_grouped(
+                records,
+                texts,
+                python=self.python,
+                recipe_module=self.recipe_module,
+                env=launcher.child_env(),
+                job_name=job_name,
+            )
+        except BaseException:
+            slurm_backend.remove_unsubmitted(records)
+            raise
 
     def advance_queue(self) -> list[RunRecord]:
         """Start the queued runs that fit now; every manager calls this when it starts."""
@@ -269,13 +298,17 @@ class Project(ConfigGate, SweepActions):
         return self._stop(self.get_run(ref), kill=True, grace_s=0.0, wait=wait)
 
     def _stop(self, record: RunRecord, *, kill: bool, grace_s: float, wait: bool) -> RunRecord:
+        if record.backend == "slurm" and record.status is RunStatus.RUNNING:
+            record = slurm_backend.request_stop(record, grace_s=grace_s, kill=kill)
+            settle = (0.0 if kill else grace_s) + control.SETTLE_S
+            return slurm_backend.wait_until_over(record.run_dir, settle) if wait else record
         if wait:
             result = control.stop_and_wait(self.runs_dir, record, grace_s=grace_s, kill=kill)
             self.advance_queue()
             return result
         request = control.request_stop(self.runs_dir, record, grace_s=grace_s, kill=kill)
         if request.caller_escalates:
-            _escalate_later(request.record, grace_s)
+            control.escalate_later(request.record, grace_s)
         if request.record.status is RunStatus.STOPPED:
             self.advance_queue()
         return request.record
@@ -289,6 +322,14 @@ class Project(ConfigGate, SweepActions):
         """
         record = self.get_run(ref)
         self._require_resume_trust(record)
+        if record.backend == "slurm":
+            self._check_resumable(record)
+            return slurm_backend.resume(
+                record,
+                python=self.python,
+                recipe_module=self.recipe_module,
+                env=launcher.child_env(),
+            )
         previous = record
         record = self._requeue_for_resume(record)
         if queue:
@@ -304,11 +345,15 @@ class Project(ConfigGate, SweepActions):
             modify_run(record.run_dir, restore)
             raise
 
-    def _requeue_for_resume(self, record: RunRecord) -> RunRecord:
+    @staticmethod
+    def _check_resumable(record: RunRecord) -> None:
         if record.is_live:
             raise RunIsLiveError(f"run {record.id} is {record.status.value}; nothing to resume")
         if record.status is RunStatus.COMPLETED:
             raise ManagerError(f"run {record.id} completed; there is nothing to resume")
+
+    def _requeue_for_resume(self, record: RunRecord) -> RunRecord:
+        self._check_resumable(record)
         # A run whose resume was stopped while queued has no start of its own (started_at is
         # None) but is still a resume.
         if record.started_at is not None or record.resumes:
@@ -343,66 +388,7 @@ class Project(ConfigGate, SweepActions):
 
         return modify_run(record.run_dir, requeue)
 
-    def remove(self, ref: str) -> RunRecord:
-        """Delete a finished run's directory; refuses a queued or running one.
-
-        Only ever a real directory directly under `runs/` (see `resolve_run_id`), checked
-        again (not a link) just before the delete, so nothing outside `runs/` is reached.
-        """
-        record = self.get_run(ref)
-        name = record.run_dir.name
-        if record.is_live:
-            raise RunIsLiveError(f"run {name} is {record.status.value}; stop it first")
-        shown = f"{self.runs_dir.name}/{name}"
-        try:
-            with queue.queue_lock(self.runs_dir):
-                current = reconcile(read_run(record.run_dir))
-                if current.is_live:
-                    raise RunIsLiveError(f"run {name} is {current.status.value}; stop it first")
-                info = os.lstat(record.run_dir)
-                if not stat.S_ISDIR(info.st_mode):
-                    raise ManagerError(f"{shown} is not a run directory; nothing was deleted")
-                shutil.rmtree(record.run_dir)
-        except ValueError as error:  # run.json damaged meanwhile
-            raise ManagerError(run_json_problem(self.runs_dir, name, error)) from error
-        except OSError as error:
-            raise ProjectNotWritableError(describe_os_error(error, self.runs_dir)) from error
-        return current
-
-    @writes_project
-    def clone_config(self, ref: str, name: str) -> Path:
-        """Copy a run's `config.yaml` (as launched) to `configs/<name>.yaml`; never overwrites."""
-        record = self.get_run(ref)
-        stem = name[:-5] if name.endswith(".yaml") else name
-        if not _CONFIG_NAME.fullmatch(stem):
-            raise ManagerError(
-                f"invalid config name {name!r}: use letters, digits, '_', '-' and '.'"
-            )
-        target = self.configs_dir / f"{stem}.yaml"
-        if target.exists():
-            raise ManagerError(f"configs/{stem}.yaml already exists")
-        try:
-            text = record.config_yaml.read_text(encoding="utf-8")
-        except FileNotFoundError as error:
-            raise ManagerError(f"run {record.id} has no config.yaml") from error
-        self.configs_dir.mkdir(exist_ok=True)
-        write_atomic(target, text)
-        return target
-
 
 def queue_start_now(project: Project, record: RunRecord) -> RunRecord:
     """Start `record` now through the queue's lock (GPUs never double-assigned)."""
     return queue.start_now(project.runs_dir, project.inventory, record, project._start)
-
-
-def _escalate_later(record: RunRecord, grace_s: float) -> None:
-    """SIGKILL the group after the grace period when no supervisor is alive to do it."""
-
-    def escalate() -> None:
-        # Gated on the recipe's identity: by now its group id may lead another program.
-        if recipe_alive(record):
-            signal_group(record, signal.SIGKILL)
-
-    timer = threading.Timer(grace_s, escalate)
-    timer.daemon = True
-    timer.start()

@@ -204,8 +204,9 @@ def _snapshot(
     runs_dir: Path, cache: RunCache | None = None
 ) -> tuple[list[RunRecord], list[RunRecord]]:
     records = list_runs(runs_dir, reconcile_dead=True, cache=cache)
-    running = [r for r in records if r.status is RunStatus.RUNNING]
-    queued = [r for r in records if r.status is RunStatus.QUEUED]
+    # A SLURM run holds the cluster's resources, not this machine's: not counted here.
+    running = [r for r in records if r.status is RunStatus.RUNNING and r.backend == "local"]
+    queued = [r for r in records if r.status is RunStatus.QUEUED and r.backend == "local"]
     return running, queued
 
 

@@ -334,6 +334,10 @@ def reconcile(record: RunRecord) -> RunRecord:
     supervisor that writes the final status at the same moment wins. A run that ends here
     freed its slot: the queue is advanced, as its supervisor would have done.
     """
+    if record.backend == "slurm":  # no pid to check: the job's state in squeue decides
+        from autotrain_tui.core.slurm.state import reconcile_slurm
+
+        return reconcile_slurm(record)
     if record.status is not RunStatus.RUNNING:
         return record
     if run_is_alive(record):

@@ -30,8 +30,9 @@ _LOCAL_ONLY = (
 
 def make_slurm_run(run_dir: Path, info: SlurmInfo, *, live: bool | None = None) -> None:
     """Turn the run in `run_dir` (its `run.json` already written) into a SLURM run with
-    `info`. A live one (status `running`) is given a start time of now: no squeue answers for
-    these made-up job ids, so it is what a just-submitted job's record looks like."""
+    `info`. A live one (status `running`) is given a start time of now: the backend leaves a
+    run as it is while no controller answers, and while its job is not listed yet within
+    30 s of its submission (core/slurm/state.py), so these made-up jobs stay live."""
     path = run_dir / "run.json"
     data = json.loads(path.read_text())
     for key in _LOCAL_ONLY:

@@ -54,10 +54,11 @@ def time_left_text(info: SlurmInfo, *, coarse: bool = False) -> str | None:
 
 def live_state(record: RunRecord) -> str | None:
     """The scheduler's view of a live SLURM run: `PENDING (Resources)`, `RUNNING 2h07m
-    left`, `SUBMITTED` before the first poll; None for local or finished runs."""
+    left`, `SUBMITTED` before the first poll; None for local or finished runs, and for one
+    not submitted yet."""
     info = slurm_info(record)
-    if info is None or not record.is_live:
-        return None
+    if info is None or not record.is_live or info.job_id is None:
+        return None  # a SLURM run being submitted is `queued` for a moment: say that
     shown = info.shown_state
     left = time_left_text(info, coarse=True) if info.state == "RUNNING" else None
     return f"{shown} {left}" if left else shown
@@ -75,7 +76,7 @@ def dashboard_line(record: RunRecord) -> str | None:
     if info is None:
         return None
     parts = [job_text(info) + (f" on {info.cluster}" if info.cluster else "")]
-    if record.is_live:
+    if record.is_live and info.job_id is not None:
         parts.append(info.shown_state)
     if info.node and info.node not in ("(null)", ""):
         parts.append(f"node {info.node}")

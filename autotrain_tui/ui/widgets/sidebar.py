@@ -25,7 +25,7 @@ from textual.widgets.option_list import Option
 from autotrain_tui.core.runs import RunRecord
 from autotrain_tui.ui.format import STATUS_GLYPH, STATUS_STYLE, duration, number, short_metric_name
 from autotrain_tui.ui.messages import OpenFileRequested, RunSelected
-from autotrain_tui.ui.slurm_text import job_text, slurm_info, time_left_text
+from autotrain_tui.ui.slurm_text import job_text, live_state, slurm_info, time_left_text
 
 if TYPE_CHECKING:
     from autotrain_tui.ui.run_summary import RunSummary
@@ -103,8 +103,9 @@ def run_line(
     progress = summary is not None and (
         summary.progress.epoch is not None or summary.progress.step is not None
     )
-    if slurm is not None and record.is_live and (slurm.state != "RUNNING" or not progress):
-        details.append(slurm.shown_state)  # PENDING (Resources): the scheduler's word
+    state = live_state(record)  # PENDING (Resources): the scheduler's word, while live
+    if state is not None and slurm is not None and (slurm.state != "RUNNING" or not progress):
+        details.append(slurm.shown_state)
     elif summary is not None and summary.progress.epoch is not None:
         epochs = summary.progress.max_epochs
         details.append(f"e{summary.progress.display_epoch}" + (f"/{epochs}" if epochs else ""))
@@ -135,8 +136,7 @@ def filter_key(record: RunRecord) -> str:
     slurm = slurm_info(record)
     if slurm is not None:
         key += " slurm " + " ".join(dict.fromkeys([*slurm.jobs, slurm.job_id or ""]))
-        if record.is_live:
-            key += f" {slurm.shown_state}"
+        key += f" {live_state(record) or ''}"
     return key.lower()
 
 

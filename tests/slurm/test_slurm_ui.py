@@ -22,7 +22,7 @@ from tests.helpers import REPO, make_project
 from tests.slurm_cluster import SlurmCluster
 from tests.ui.fixtures import FixedSampler
 from tests.ui.screen_text import screen_text
-from tests.ui.test_ui_runs import until
+from tests.ui.test_ui_runs import notices, until
 
 pytestmark = pytest.mark.slow
 
@@ -93,3 +93,43 @@ async def launch_on_slurm_and_watch(slurm: SlurmCluster, holder: str, project: P
         await until(pilot, lambda: isinstance(app.screen, LaunchScreen), "the dialog again")
         assert app.screen.query_one("#on-slurm", RadioButton).value
         await pilot.press("escape")
+
+
+def test_a_sweep_launched_on_slurm_from_the_dialog_lists_its_array_jobs(
+    slurm: SlurmCluster, project: Path
+) -> None:
+    # The node kept busy: the sweep's jobs pend (nothing trains), and the fixture cancels
+    # every job after the test.
+    holder = slurm.submit("-c", str(slurm.cpus), "--wrap", "sleep 300")
+    slurm.wait_for(lambda: slurm.job_state(holder)[0] == "RUNNING", "the holder to run")
+    asyncio.run(sweep_on_slurm(project))
+
+
+async def sweep_on_slurm(project: Path) -> None:
+    app = make_app(project, sampler=FixedSampler(gpus=False), poll_s=0.5)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.panes_mounted()
+        await until(pilot, lambda: app.editor.full_check == "ok", "the config checked")
+        app.launch_on_slurm = True  # chosen earlier in the session: the dialog opens on it
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(app.screen, LaunchScreen), "the launch dialog")
+        assert app.screen.query_one("#on-slurm", RadioButton).value
+        app.screen.query_one("#overrides", Input).value = "optimizer.lr=1e-3,3e-3"
+        await pilot.press("enter")
+        await until(
+            pilot,
+            lambda: any("2 runs submitted to SLURM" in n for n in notices(app)),
+            "the sweep submitted",
+            60,
+        )
+        await until(pilot, lambda: len(app.records) == 2, "the sweep's runs listed", 30)
+        jobs = sorted(r.slurm.job_id for r in app.records.values() if r.slurm and r.slurm.job_id)
+        assert len(jobs) == 2 and len({job.split("_")[0] for job in jobs}) == 1  # one array
+        await until(
+            pilot,
+            lambda: screen_text(app).count("PENDING (Resources)") == 2,
+            "both jobs pending",
+            30,
+        )
+        shown = screen_text(app)
+        assert all(f"slurm {job}" in shown for job in jobs)

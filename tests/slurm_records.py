@@ -28,17 +28,20 @@ _LOCAL_ONLY = (
 )
 
 
-def make_slurm_run(run_dir: Path, info: SlurmInfo, *, live: bool | None = None) -> None:
+def make_slurm_run(
+    run_dir: Path, info: SlurmInfo, *, live: bool | None = None, started_at: float | None = None
+) -> None:
     """Turn the run in `run_dir` (its `run.json` already written) into a SLURM run with
-    `info`. A live one (status `running`) is given a start time of now: the backend leaves a
-    run as it is while no controller answers, and while its job is not listed yet within
-    30 s of its submission (core/slurm/state.py), so these made-up jobs stay live."""
+    `info`. A live one (status `running`) is given a start time of now (or `started_at`, a
+    few seconds before): the backend leaves a run as it is while no controller answers, and
+    while its job is not listed yet within 30 s of its submission (core/slurm/state.py), so
+    these made-up jobs stay live."""
     path = run_dir / "run.json"
     data = json.loads(path.read_text())
     for key in _LOCAL_ONLY:
         data.pop(key, None)
     data.update(version=3, backend="slurm", slurm=info.to_json())
     if live if live is not None else data.get("status") == "running":
-        now = time.time()
+        now = time.time() if started_at is None else started_at
         data.update(status="running", started_at=now, created_at=now - 1, ended_at=None)
     path.write_text(json.dumps(data))

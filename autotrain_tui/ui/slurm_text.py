@@ -70,23 +70,24 @@ def job_text(info: SlurmInfo) -> str:
 
 
 def dashboard_line(record: RunRecord) -> str | None:
-    """The dashboard's SLURM line: job (and earlier jobs), live state, node, time left,
-    requeues; None for a local run."""
+    """The dashboard's SLURM line, most telling first (a narrow terminal cuts its end): job,
+    live state, time left, node, requeues, earlier jobs, cluster; None for a local run."""
     info = slurm_info(record)
     if info is None:
         return None
-    parts = [job_text(info) + (f" on {info.cluster}" if info.cluster else "")]
+    parts = [job_text(info)]
     if record.is_live and info.job_id is not None:
         parts.append(info.shown_state)
-    if info.node and info.node not in ("(null)", ""):
-        parts.append(f"node {info.node}")
-    if record.is_live:
         left = time_left_text(info)
         if left:
             parts.append(left)
+    if info.node and info.node not in ("(null)", ""):
+        parts.append(f"node {info.node}")
     if info.restarts:
         parts.append(f"requeued {info.restarts}×")
     earlier = [job for job in info.jobs if job != info.job_id]
     if earlier:
         parts.append("earlier jobs " + " ".join(earlier))
+    if info.cluster:
+        parts.append(f"cluster {info.cluster}")
     return " · ".join(parts)

@@ -70,7 +70,7 @@ async def launch_on_slurm_and_watch(slurm: SlurmCluster, holder: str, project: P
         job = record.slurm.job_id
         assert job is not None
         # Listed with its job, and waiting for the holder's CPUs, as the scheduler says.
-        pending = f"slurm {job} on {record.slurm.cluster} · PENDING (Resources)"
+        pending = f"slurm {job} · PENDING (Resources)"
         await until(pilot, lambda: pending in screen_text(app), "the pending job shown", 30)
         runs = app.sidebar.query_one("#runs", OptionList)
         listed = str(runs.get_option(record.id).prompt).splitlines()
@@ -85,7 +85,7 @@ async def launch_on_slurm_and_watch(slurm: SlurmCluster, holder: str, project: P
         )
         run = app.records[record.id]
         assert run.slurm is not None and (run.slurm.job_id, run.slurm.node) == (job, "localhost")
-        ended = f"slurm {job} on {run.slurm.cluster} · node localhost"
+        ended = f"slurm {job} · node localhost · cluster {run.slurm.cluster}"
         await until(pilot, lambda: ended in screen_text(app), "the ended job on the dashboard")
         assert app.dashboard.history is not None and app.dashboard.history.series
         # The next launch dialog opens on SLURM: the session remembers the choice.

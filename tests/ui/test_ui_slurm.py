@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Button, RadioButton, RadioSet
 
 from autotrain_tui.core.slurm.record import SlurmInfo
@@ -99,17 +101,17 @@ async def test_the_dashboard_shows_the_job_state_node_time_left_and_requeues(
         app.show_run(app.records[RUNNING])
         await until(pilot, lambda: RUNNING in header(app), "the running job's header")
         assert header(app).splitlines()[1] == (
-            "slurm 4241 on test · RUNNING · node node07 · 2h07m left · requeued 1× · "
-            "earlier jobs 4240"
+            "slurm 4241 · RUNNING · 2h07m left · node node07 · requeued 1× · "
+            "earlier jobs 4240 · cluster test"
         )
-        on_screen = "slurm 4241 on test · RUNNING · node node07"
+        on_screen = "slurm 4241 · RUNNING · 2h07m left · node node07"
         await until(pilot, lambda: on_screen in screen_text(app), "the job's line on screen")
         app.show_run(app.records[PENDING])
         await until(pilot, lambda: PENDING in header(app), "the pending job's header")
-        assert header(app).splitlines()[1] == "slurm 4242 on test · PENDING (Resources)"
+        assert header(app).splitlines()[1] == "slurm 4242 · PENDING (Resources) · cluster test"
         app.show_run(app.records[DONE])
         await until(pilot, lambda: DONE in header(app), "the ended job's header")
-        assert header(app).splitlines()[1] == "slurm 4239 on test"
+        assert header(app).splitlines()[1] == "slurm 4239 · cluster test"
         app.show_run(app.records[LOCAL])
         await until(pilot, lambda: LOCAL in header(app), "the local run's header")
         assert "slurm" not in header(app) and len(header(app).splitlines()) == 3
@@ -152,3 +154,56 @@ async def test_slurm_is_greyed_with_a_reason_where_sbatch_is_missing(
             "why nothing launched",
         )
         assert not list((ui_project / "runs").glob("*"))
+
+
+def test_slurm_dashboard_view(snap_compare, ui_project: Path) -> None:  # type: ignore[no-untyped-def]
+    # The narrowest terminal: the list's job lines and the dashboard's job line fit 80x24.
+    # Times relative to one start a few seconds ago (a live made-up job stays live), the
+    # clock fixed ten minutes after it: the same picture on every run.
+    start = time.time() - 5
+    pending = write_run(ui_project, PENDING, "running", done=0, ended=False, started_at=start)
+    (pending / "metrics.jsonl").unlink()
+    make_slurm_run(pending, INFO.replace(reason="Resources"), started_at=start)
+    running = write_run(ui_project, RUNNING, "running", done=120, ended=False, started_at=start)
+    make_slurm_run(
+        running,
+        INFO.replace(
+            job_id="4241",
+            jobs=("4240", "4241"),
+            state="RUNNING",
+            node="node07",
+            time_left="2:07:09",
+            restarts=1,
+        ),
+        started_at=start,
+    )
+    make_slurm_run(
+        write_run(ui_project, DONE, "completed", started_at=T0), INFO.replace(job_id="4239")
+    )
+    write_run(ui_project, LOCAL, "completed", started_at=T0 - 100)
+    app = make_app(
+        ui_project,
+        sampler=FixedSampler(),
+        clock=lambda: start + 600,
+        poll_s=0.2,
+        sample_s=3600,
+        open_default=False,
+    )
+
+    async def settle(pilot: Pilot[object]) -> None:
+        await app.panes_mounted()
+        await until(pilot, lambda: len(app.sidebar.records) == 4, "the runs listed")
+        app.show_run(app.records[RUNNING])
+        await until(
+            pilot,
+            lambda: (
+                app.dashboard.history is not None
+                and len(app.dashboard.history.series.get("train/loss", ())) == 24
+                and app.dashboard.log_panel.line_count == 30
+            ),
+            "the run's metrics and log",
+        )
+        await until(pilot, lambda: app.dashboard.query_one("#system").snapshot, "a sample")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settle)

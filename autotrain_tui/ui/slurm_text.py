@@ -36,7 +36,7 @@ def time_left_s(text: str | None) -> float | None:
     seconds = 0
     for part in parts:
         seconds = seconds * 60 + int(part)
-    if len(parts) == 1:  # `%L` never prints bare seconds: `5` would be minutes there
+    if len(parts) == 1:  # a bare number is minutes in SLURM's time syntax
         seconds *= 60
     return float(seconds + int(days or 0) * 86400)
 
@@ -79,8 +79,10 @@ def dashboard_line(record: RunRecord) -> str | None:
     if record.is_live and info.job_id is not None:
         parts.append(info.shown_state)
         left = time_left_text(info)
-        if left:
+        if left and info.state == "RUNNING":
             parts.append(left)
+        elif left and left.endswith(" left"):  # not started: %L is the whole time limit
+            parts.append(f"limit {left.removesuffix(' left')}")
     if info.node and info.node not in ("(null)", ""):
         parts.append(f"node {info.node}")
     if info.restarts:

@@ -20,6 +20,7 @@ from textual.widgets import Button, RadioButton, RadioSet
 from autotrain_tui.core.slurm.record import SlurmInfo
 from autotrain_tui.ui.app import AutotrainApp, make_app
 from autotrain_tui.ui.screens.launch import LaunchScreen
+from autotrain_tui.ui.slurm_text import time_left_s
 from autotrain_tui.ui.widgets.run_header import RunHeader
 from tests.slurm_records import make_slurm_run
 from tests.ui.fixtures import NOW, T0, FixedSampler, write_run
@@ -36,7 +37,7 @@ INFO = SlurmInfo(job_id="4242", jobs=("4242",), cluster="test", state="PENDING")
 def slurm_project(root: Path) -> AutotrainApp:
     pending = write_run(root, PENDING, "running", done=0, ended=False, started_at=T0 + 400)
     (pending / "metrics.jsonl").unlink()  # not started: nothing written yet
-    make_slurm_run(pending, INFO.replace(reason="Resources"))
+    make_slurm_run(pending, INFO.replace(reason="Resources", time_left="1:00:00"))
     running = write_run(root, RUNNING, "running", done=120, ended=False, started_at=T0 + 300)
     make_slurm_run(
         running,
@@ -55,6 +56,24 @@ def slurm_project(root: Path) -> AutotrainApp:
     return make_app(
         root, sampler=FixedSampler(gpus=False), clock=lambda: NOW, poll_s=0.2, open_default=False
     )
+
+
+@pytest.mark.parametrize(
+    ("squeue", "seconds"),
+    [
+        ("59:58", 3598.0),
+        ("1:59:58", 7198.0),
+        ("2-03:04:05", 2 * 86400 + 3 * 3600 + 4 * 60 + 5.0),
+        ("5", 300.0),  # minutes, as SLURM reads a bare number
+        ("UNLIMITED", None),
+        ("NOT_SET", None),
+        ("INVALID", None),
+        ("", None),
+        ("1:x", None),
+    ],
+)
+def test_time_left_is_read_from_squeues_L_format(squeue: str, seconds: float | None) -> None:
+    assert time_left_s(squeue) == seconds
 
 
 def header(app: AutotrainApp) -> str:
@@ -108,7 +127,10 @@ async def test_the_dashboard_shows_the_job_state_node_time_left_and_requeues(
         await until(pilot, lambda: on_screen in screen_text(app), "the job's line on screen")
         app.show_run(app.records[PENDING])
         await until(pilot, lambda: PENDING in header(app), "the pending job's header")
-        assert header(app).splitlines()[1] == "slurm 4242 · PENDING (Resources) · cluster test"
+        assert (
+            header(app).splitlines()[1]
+            == "slurm 4242 · PENDING (Resources) · limit 1h00m · cluster test"
+        )
         app.show_run(app.records[DONE])
         await until(pilot, lambda: DONE in header(app), "the ended job's header")
         assert header(app).splitlines()[1] == "slurm 4239 · cluster test"

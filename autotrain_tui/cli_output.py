@@ -13,6 +13,7 @@ from autotrain_tui.cli_parser import PROG
 from autotrain_tui.core.listing import RunProblem
 from autotrain_tui.core.project import SweepSummary
 from autotrain_tui.core.runs import RunRecord
+from autotrain_tui.ui.slurm_text import live_state, slurm_info
 
 JSON_VERSION = 1
 
@@ -52,17 +53,23 @@ def age(seconds: float | None) -> str:
 
 
 def print_table(records: Sequence[RunRecord]) -> None:
+    """One row per run. With SLURM runs listed, a JOB column (their job id), and a live SLURM
+    run's STATUS is its job's state (`PENDING (Resources)`, `RUNNING 2h left`)."""
     now = time.time()
-    rows = [("RUN", "STATUS", "GPUS", "AGE", "EXIT", "SWEEP")]
+    jobs = any(slurm_info(r) is not None for r in records)
+    rows = [("RUN", "STATUS", *(("JOB",) if jobs else ()), "GPUS", "AGE", "EXIT", "SWEEP")]
     for r in records:
         if r.gpus:
             gpus = ",".join(map(str, r.gpus))
         else:
             gpus = f"({r.gpus_requested})" if r.gpus_requested else "-"
+        slurm = slurm_info(r)
+        job = (slurm.job_id or "-") if slurm is not None else "-"
         rows.append(
             (
                 r.run_dir.name,  # what a reference resolves by (a copied run keeps its id)
-                r.status.value,
+                live_state(r) or r.status.value,
+                *((job,) if jobs else ()),
                 gpus,
                 age(now - r.created_at if r.created_at else None),
                 "-" if r.exit_code is None else str(r.exit_code),

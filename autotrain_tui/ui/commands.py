@@ -17,7 +17,7 @@ def app_commands(app: AutotrainApp) -> Iterator[SystemCommand]:
         ("Launch", "Launch the config in the editor (ctrl+r)", app.action_launch),
         (
             "Launch with overrides / queue / sweep",
-            "Type k=v overrides; k=a,b makes a sweep (ctrl+o)",
+            "k=v overrides; k=a,b makes a sweep; here or on SLURM (ctrl+o)",
             app.action_launch_with_overrides,
         ),
         ("Save", "Save the editor's file (ctrl+s)", app.action_save),

@@ -25,7 +25,7 @@ KEYS: tuple[Key, ...] = (
     Key("ctrl+s", "save (atomic, text kept exactly as typed)", "editor"),
     Key("F8", "jump to the next problem", "editor"),
     Key("ctrl+r", "launch the config in the editor", "anywhere"),
-    Key("ctrl+o", "launch with overrides, queue, or sweep (k=a,b)", "anywhere"),
+    Key("ctrl+o", "launch with overrides, queue, sweep (k=a,b), on SLURM", "anywhere"),
     Key("T", "trust the project: its code may run (full check, launch)", "anywhere"),
     Key("ctrl+n", "new config from the one in the editor", "editor"),
     Key("s", "stop the run (SIGTERM, SIGKILL after the grace period)", "dashboard"),

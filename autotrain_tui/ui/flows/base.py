@@ -68,6 +68,9 @@ class AppBase(App[int | None]):
         self._default_opened = False
         self._copies_named: set[tuple[str, str]] = set()  # copied run dirs already named
         self._queue_problem: str | None = None  # the last one said, until it clears
+        # Where the launch dialog last chose to run (SLURM or here): the next launch, with
+        # or without the dialog, runs there too, until the app closes.
+        self.launch_on_slurm = False
         # custom.py as the poller last saw it (the editor's checks read it too)
         self._custom_seen: DiskState | None = DiskState.of(project.custom_py)
         self._panes_ready = asyncio.Event()  # the editor and the dashboard are mounted

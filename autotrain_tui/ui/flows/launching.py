@@ -1,5 +1,7 @@
 """Launching: the editor's config saved if asked, checked (unless the editor's background
-check already passed on exactly these files) and launched, queued or swept."""
+check already passed on exactly these files) and launched, queued or swept, on this machine
+or on SLURM. Where to run is remembered for the session: the dialog opens on the last
+choice, and ctrl+r (no dialog) launches there too."""
 
 from __future__ import annotations
 
@@ -27,19 +29,24 @@ class LaunchingFlow(AppBase):
     @work(group="launch", exclusive=True, name="launch", exit_on_error=False)
     async def launch_from_editor(self, ask: bool = False) -> None:
         """Save if needed, check, launch (or queue, or sweep) the editor's config."""
-        from autotrain_tui.ui.screens.launch import LaunchRequest, LaunchScreen
+        from autotrain_tui.ui.screens.launch import LaunchRequest, LaunchScreen, sbatch_missing
 
         editor = self.editor
         if not editor.is_config or editor.path is None:
             self.notify("open a config (configs/*.yaml) to launch it", severity="warning")
             return
         path = editor.path
-        request = LaunchRequest((), queue=False)
+        request = LaunchRequest((), queue=False, slurm=self.launch_on_slurm)
         if ask:
-            answer = await self.push_screen_wait(LaunchScreen(editor.display_name()))
+            screen = LaunchScreen(editor.display_name(), slurm=self.launch_on_slurm)
+            answer = await self.push_screen_wait(screen)
             if answer is None:
                 return
             request = answer
+            self.launch_on_slurm = answer.slurm
+        elif request.slurm and sbatch_missing():
+            self.notify(f"not launched: {sbatch_missing()} (ctrl+o: run here)", severity="error")
+            return
         if editor.is_dirty and not await self._settle_unsaved("launching uses the saved file"):
             return
         if not await self.ensure_trusted("launching"):
@@ -50,11 +57,17 @@ class LaunchingFlow(AppBase):
             CheckedInputs.read, path, self.project.custom_py
         )
         verb = "launching" if checked else "checking and launching"
-        self.notify(f"{verb} {editor.display_name()}…", timeout=2)
+        where = " on SLURM" if request.slurm else ""
+        self.notify(f"{verb} {editor.display_name()}{where}…", timeout=2)
+        # slurm= only when chosen: a local launch calls the core exactly as before.
+        slurm = {"slurm": True} if request.slurm else {}
         try:
             if request.is_sweep:
-                sweep = await asyncio.to_thread(self.project.sweep, path, request.overrides)
-                self.notify(f"sweep {sweep.id}: {len(sweep.run_ids)} runs queued")
+                sweep = await asyncio.to_thread(
+                    self.project.sweep, path, request.overrides, **slurm
+                )
+                done = "submitted to SLURM" if request.slurm else "queued"
+                self.notify(f"sweep {sweep.id}: {len(sweep.run_ids)} runs {done}")
                 self.poll_runs()
                 return
             record = await asyncio.to_thread(
@@ -63,6 +76,7 @@ class LaunchingFlow(AppBase):
                 request.overrides,
                 queue=request.queue,
                 check=not checked,
+                **slurm,
             )
         except InvalidConfigError as error:
             editor.problems = parse_located(error.messages)
@@ -80,7 +94,8 @@ class LaunchingFlow(AppBase):
             self.notify(f"not launched: {error}", severity="error", timeout=10)
             return
         verb = "queued" if record.status is RunStatus.QUEUED else "launched"
-        self.notify(f"{verb} {record.id}", timeout=3)
+        job = f" as SLURM job {record.slurm.job_id}" if record.slurm and record.slurm.job_id else ""
+        self.notify(f"{verb} {record.id}{job}", timeout=3)
         self.records[record.id] = record
         self.show_run(record)
         self.poll_runs()

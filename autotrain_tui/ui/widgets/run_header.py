@@ -1,5 +1,6 @@
 """The dashboard's header: status, a progress bar with ETA, elapsed time, the best value of
-the monitored metric, and the run's config and overrides."""
+the monitored metric, and the run's config and overrides; for a SLURM run, a line for its
+job (id, earlier jobs, state and reason, node, time left, requeues)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from textual.widgets import Static
 from autotrain_tui.core.runs import RunRecord, RunStatus
 from autotrain_tui.ui.format import STATUS_GLYPH, STATUS_STYLE, duration, number
 from autotrain_tui.ui.metric_history import MetricHistory
+from autotrain_tui.ui.slurm_text import dashboard_line
 from autotrain_tui.ui.widgets.sidebar import run_elapsed
 
 BAR_WIDTH = 12
@@ -32,6 +34,9 @@ def render_header(record: RunRecord, history: MetricHistory | None, now: float) 
     if record.sweep:
         text.append(f" · sweep {record.sweep}", style="dim")
     text.append("\n")
+    slurm = dashboard_line(record)
+    if slurm is not None:  # job, state (reason), node, time left, requeues, earlier jobs
+        text.append(slurm + "\n", style="blue")
     progress = history.progress if history else None
     fraction = progress.fraction if progress else None
     if record.status is RunStatus.COMPLETED:

@@ -2,7 +2,8 @@
 
 The app pushes data in (`show_configs`, `show_runs`); choosing an entry posts
 `OpenFileRequested` or `RunSelected`. The filter matches a run's id, status and config, so
-`running` or `failed` filters by status; `space` marks runs for the compare view. The list
+`running` or `failed` filters by status (and a SLURM run's job ids and state: `slurm`,
+`pending`); `space` marks runs for the compare view. The list
 shows the newest `MAX_RUNS_SHOWN` runs that match (the rest are a filter away) and, on a
 poll that only moved clocks and metrics, replaces just the lines that changed.
 """
@@ -24,6 +25,7 @@ from textual.widgets.option_list import Option
 from autotrain_tui.core.runs import RunRecord
 from autotrain_tui.ui.format import STATUS_GLYPH, STATUS_STYLE, duration, number, short_metric_name
 from autotrain_tui.ui.messages import OpenFileRequested, RunSelected
+from autotrain_tui.ui.slurm_text import job_text, live_state, slurm_info, time_left_text
 
 if TYPE_CHECKING:
     from autotrain_tui.ui.run_summary import RunSummary
@@ -84,6 +86,10 @@ def run_line(
 ) -> Text:
     """Two lines: glyph and id; then progress, elapsed time and the key metric.
 
+    A SLURM run has a line for its job (`slurm 123 · 2h07m left`); while it is live and not
+    yet running (or running without progress yet), the scheduler's state takes the place of
+    the progress (`PENDING (Resources)`).
+
     A third line for a sweep's run says its `point` (the overrides that set it apart, so
     two points never look alike); for a copied run directory, `recorded_id` is the id its
     `run.json` names when that is not its directory's.
@@ -93,7 +99,14 @@ def run_line(
     text.append(STATUS_GLYPH[record.status], style=STATUS_STYLE[record.status])
     text.append(f" {fit_run_id(record.id)}\n", style="bold" if marked else "")
     details = []
-    if summary is not None and summary.progress.epoch is not None:
+    slurm = slurm_info(record)
+    progress = summary is not None and (
+        summary.progress.epoch is not None or summary.progress.step is not None
+    )
+    state = live_state(record)  # PENDING (Resources): the scheduler's word, while live
+    if state is not None and slurm is not None and (slurm.state != "RUNNING" or not progress):
+        details.append(slurm.shown_state)
+    elif summary is not None and summary.progress.epoch is not None:
         epochs = summary.progress.max_epochs
         details.append(f"e{summary.progress.display_epoch}" + (f"/{epochs}" if epochs else ""))
     elif summary is not None and summary.progress.step is not None:
@@ -104,12 +117,27 @@ def run_line(
     if summary is not None and summary.metric and summary.value is not None:
         details.append(f"{short_metric_name(summary.metric)} {number(summary.value)}")
     text.append("   " + " ".join(details), style="dim")
+    if slurm is not None:
+        left = time_left_text(slurm, coarse=True) if slurm.state == "RUNNING" else None
+        job = job_text(slurm) + (f" · {left}" if left and record.is_live else "")
+        text.append(f"\n   {job}", style="blue")
     if point:
         text.append(f"\n   {point}", style="cyan")
     if recorded_id is not None:  # a line of its own: the sidebar is narrow
         tail = recorded_id if len(recorded_id) <= 16 else "…" + recorded_id[-15:]
         text.append(f"\n   ⚠ copy of {tail}", style="yellow")
     return text
+
+
+def filter_key(record: RunRecord) -> str:
+    """What the filter matches: id, status and config; for a SLURM run also `slurm`, its
+    job ids and, while live, its state (`/pending` finds the jobs that wait)."""
+    key = f"{record.id} {record.status.value} {record.config or ''}"
+    slurm = slurm_info(record)
+    if slurm is not None:
+        key += " slurm " + " ".join(dict.fromkeys([*slurm.jobs, slurm.job_id or ""]))
+        key += f" {live_state(record) or ''}"
+    return key.lower()
 
 
 class RunList(OptionList):
@@ -204,11 +232,7 @@ class Sidebar(Vertical):
 
     def _render_runs(self) -> None:
         wanted = self.filter_text
-        shown = [
-            r
-            for r in self.records
-            if not wanted or wanted in f"{r.id} {r.status.value} {r.config or ''}".lower()
-        ]
+        shown = [r for r in self.records if not wanted or wanted in filter_key(r)]
         title = f"Runs ({len(shown)}/{len(self.records)})" if wanted else f"Runs ({len(shown)})"
         if title != self._shown_title:  # an update re-lays out the sidebar: only on change
             self._shown_title = title

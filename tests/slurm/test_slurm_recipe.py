@@ -40,7 +40,7 @@ exit $code
 CONFIG = """\
 project: {{name: slurm, seed: 0}}
 data: {{_target_: digits}}
-dataloader: {{batch_size: {batch_size}}}
+dataloader: {{batch_size: {batch_size}, num_workers: {workers}}}
 model: {{_target_: mlp, hidden: [16]}}
 trainer:
   accelerator: cpu
@@ -55,6 +55,7 @@ def submit_run(
     project: Path,
     *,
     batch_size: int = 64,
+    workers: int = 0,
     epochs: int = 1,
     tasks: int = 1,
     more: str = "",
@@ -62,7 +63,9 @@ def submit_run(
     """A run directory with its config and batch script, submitted; (job id, run dir)."""
     run = project / "runs" / "slurm-run"
     run.mkdir(parents=True)
-    (run / "config.yaml").write_text(CONFIG.format(batch_size=batch_size, epochs=epochs, more=more))
+    (run / "config.yaml").write_text(
+        CONFIG.format(batch_size=batch_size, workers=workers, epochs=epochs, more=more)
+    )
     script = run / "job.sbatch"
     script.write_text(SCRIPT.format(run=run, tasks=tasks, python=sys.executable))
     # Plain sbatch, not slurm.submit: its default --output would override the script's.
@@ -96,6 +99,20 @@ def project(tmp_path: Path) -> Path:
     return make_project(tmp_path / "project")
 
 
+# A callback in the project's custom.py that says which cluster environment Lightning uses.
+PROBE = """
+
+import pytorch_lightning as pl
+
+
+@register("environment_probe")
+class EnvironmentProbe(pl.Callback):
+    def on_train_start(self, trainer, pl_module):
+        env = trainer.strategy.cluster_environment
+        print("environment:", type(env).__name__, "auto_requeue:", env.auto_requeue)
+"""
+
+
 def test_a_job_trains_and_completes(slurm: SlurmCluster, project: Path) -> None:
     job, run = submit_run(slurm, project)
     state = wait_until_done(slurm, job, run)
@@ -113,8 +130,9 @@ def test_the_warning_signal_checkpoints_requeues_and_the_run_continues_at_its_st
     slurm: SlurmCluster, project: Path
 ) -> None:
     # Batches of 8: 180 steps, long enough to be signalled mid-training (the signal is
-    # handled within a step or two of the first metric, at step 5).
-    job, run = submit_run(slurm, project, batch_size=8)
+    # handled within a step or two of the first metric, at step 5). One DataLoader worker:
+    # scancel signals every process of the step, so the worker gets USR1 too, and survives.
+    job, run = submit_run(slurm, project, batch_size=8, workers=1)
     slurm.wait_for(
         lambda: any("metrics" in r for r in _metrics(run)), "a metric", timeout=JOB_TIMEOUT_S
     )
@@ -157,7 +175,10 @@ def test_a_stop_wins_over_the_warning(slurm: SlurmCluster, project: Path) -> Non
 
 
 def test_ddp_runs_as_two_srun_tasks_on_cpu(slurm: SlurmCluster, project: Path) -> None:
-    job, run = submit_run(slurm, project, tasks=2, more="  devices: 2\n  strategy: ddp\n")
+    with (project / "custom.py").open("a") as custom:
+        custom.write(PROBE)
+    more = "  devices: 2\n  strategy: ddp\ncallbacks: [environment_probe]\n"
+    job, run = submit_run(slurm, project, tasks=2, more=more)
     state = wait_until_done(slurm, job, run)
     log = (run / "stdout.log").read_text()
     assert state == "COMPLETED", log
@@ -165,7 +186,10 @@ def test_ddp_runs_as_two_srun_tasks_on_cpu(slurm: SlurmCluster, project: Path) -
     for rank in (0, 1):
         assert f"slurm: job {job} (attempt 1) on localhost, rank {rank} of 2\n" in log
         assert f"GLOBAL_RANK: {rank}, MEMBER: {rank + 1}/2" in log  # Lightning's, each rank
-    # One metrics file, written by rank 0 alone, with one end event: half the steps of one
+    # Lightning's SLURM environment (ranks and address from srun), without its own requeue.
+    assert (
+        log.count("environment: SLURMEnvironment auto_requeue: False\n") == 2
+    )  # One metrics file, written by rank 0 alone, with one end event: half the steps of one
     # process (each rank trains on its half of the data).
     records = read_metrics(run)
     total = records[-1]["total_steps"]

@@ -1,6 +1,6 @@
 """The recipe as a SLURM job on the real test cluster: it trains, it survives the warning
 signal by checkpointing and requeueing itself (the next attempt resumes at the same step),
-and it runs DDP as srun's tasks.
+a stop still wins over the warning, and DDP runs as srun's tasks, which requeue together.
 
 The batch script is the run manager's (docs/slurm.md), written out here by hand so these
 tests pin the recipe's side of that contract: exit status 4 means "requeue me", and
@@ -130,9 +130,8 @@ def test_the_warning_signal_checkpoints_requeues_and_the_run_continues_at_its_st
     slurm: SlurmCluster, project: Path
 ) -> None:
     # Batches of 8: 180 steps, long enough to be signalled mid-training (the signal is
-    # handled within a step or two of the first metric, at step 5). One DataLoader worker:
-    # scancel signals every process of the step, so the worker gets USR1 too, and survives.
-    job, run = submit_run(slurm, project, batch_size=8, workers=1)
+    # handled within a few steps of the first metric, at step 5).
+    job, run = submit_run(slurm, project, batch_size=8)
     slurm.wait_for(
         lambda: any("metrics" in r for r in _metrics(run)), "a metric", timeout=JOB_TIMEOUT_S
     )
@@ -174,27 +173,39 @@ def test_a_stop_wins_over_the_warning(slurm: SlurmCluster, project: Path) -> Non
     assert ends(read_metrics(run)) == [("stopped", 3, 0)]
 
 
-def test_ddp_runs_as_two_srun_tasks_on_cpu(slurm: SlurmCluster, project: Path) -> None:
+def test_ddp_runs_as_two_srun_tasks_and_both_ranks_requeue_at_the_same_step(
+    slurm: SlurmCluster, project: Path
+) -> None:
     with (project / "custom.py").open("a") as custom:
         custom.write(PROBE)
     more = "  devices: 2\n  strategy: ddp\ncallbacks: [environment_probe]\n"
-    job, run = submit_run(slurm, project, tasks=2, more=more)
+    job, run = submit_run(slurm, project, batch_size=8, tasks=2, more=more)
+    slurm.wait_for(
+        lambda: any("metrics" in r for r in _metrics(run)), "a metric", timeout=JOB_TIMEOUT_S
+    )
+    slurm.run(["scancel", "--signal=USR1", job])  # reaches both tasks
     state = wait_until_done(slurm, job, run)
     log = (run / "stdout.log").read_text()
     assert state == "COMPLETED", log
     assert (run / "exit_code").read_text() == "0\n"
+    for attempt in (1, 2):
+        for rank in (0, 1):
+            assert f"slurm: job {job} (attempt {attempt}) on localhost, rank {rank} of 2\n" in log
     for rank in (0, 1):
-        assert f"slurm: job {job} (attempt 1) on localhost, rank {rank} of 2\n" in log
-        assert f"GLOBAL_RANK: {rank}, MEMBER: {rank + 1}/2" in log  # Lightning's, each rank
+        assert log.count(f"GLOBAL_RANK: {rank}, MEMBER: {rank + 1}/2") == 2  # Lightning's
     # Lightning's SLURM environment (ranks and address from srun), without its own requeue.
-    assert (
-        log.count("environment: SLURMEnvironment auto_requeue: False\n") == 2
-    )  # One metrics file, written by rank 0 alone, with one end event: half the steps of one
-    # process (each rank trains on its half of the data).
+    assert log.count("environment: SLURMEnvironment auto_requeue: False\n") == 4
+    # Both ranks got the warning, stopped after the same batch and exited 4 alike.
+    assert log.count("received SIGUSR1") == 2
+    assert "srun: error: localhost: tasks 0-1: Exited with exit code 4\n" in log
+    # One metrics file, written by rank 0 alone, one end event per attempt; each rank trains
+    # on its half of the data: ceil(719 / 8) steps.
     records = read_metrics(run)
-    total = records[-1]["total_steps"]
-    assert total == 12  # ceil(1,437 / 2 / 64)
-    assert ends(records) == [("completed", 0, total)]
+    [(_, _, requeued_at), _] = ends(records)
+    assert ends(records) == [("requeued", 4, requeued_at), ("completed", 0, 90)]
+    assert 0 < requeued_at < 90
+    starts = [(r["step"], r["resumed"]) for r in records if r.get("event") == "start"]
+    assert starts == [(0, False), (requeued_at, True)]
     assert list(project.rglob("metrics.jsonl")) == [run / "metrics.jsonl"]
 
 

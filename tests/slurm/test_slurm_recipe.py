@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, make_project, read_metrics
+from tests.helpers import REPO, read_metrics
 from tests.slurm_cluster import SlurmCluster
 
 pytestmark = pytest.mark.slow
@@ -92,11 +92,6 @@ def wait_until_done(slurm: SlurmCluster, job: str, run: Path) -> str:
 
 def ends(records: list[dict]) -> list[tuple[str, int, int]]:
     return [(r["status"], r["exit_code"], r["step"]) for r in records if r.get("event") == "end"]
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    return make_project(tmp_path / "project")
 
 
 # A callback in the project's custom.py that says which cluster environment Lightning uses.

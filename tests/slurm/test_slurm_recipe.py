@@ -40,11 +40,11 @@ exit $code
 CONFIG = """\
 project: {{name: slurm, seed: 0}}
 data: {{_target_: digits}}
-dataloader: {{batch_size: {batch_size}, num_workers: {workers}}}
+dataloader: {{batch_size: {batch_size}}}
 model: {{_target_: mlp, hidden: [16]}}
 trainer:
   accelerator: cpu
-  max_epochs: {epochs}
+  max_epochs: 1
   log_every_n_steps: 5
   limit_val_batches: 2
 {more}"""
@@ -55,17 +55,13 @@ def submit_run(
     project: Path,
     *,
     batch_size: int = 64,
-    workers: int = 0,
-    epochs: int = 1,
     tasks: int = 1,
     more: str = "",
 ) -> tuple[str, Path]:
     """A run directory with its config and batch script, submitted; (job id, run dir)."""
     run = project / "runs" / "slurm-run"
     run.mkdir(parents=True)
-    (run / "config.yaml").write_text(
-        CONFIG.format(batch_size=batch_size, workers=workers, epochs=epochs, more=more)
-    )
+    (run / "config.yaml").write_text(CONFIG.format(batch_size=batch_size, more=more))
     script = run / "job.sbatch"
     script.write_text(SCRIPT.format(run=run, tasks=tasks, python=sys.executable))
     # Plain sbatch, not slurm.submit: its default --output would override the script's.

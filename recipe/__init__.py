@@ -4,10 +4,13 @@
 that the UI can validate a config as the user types; everything else imports torch.
 """
 
-__all__ = ["EXIT_CONFIG_ERROR", "EXIT_FAILED", "EXIT_OK", "EXIT_STOPPED"]
+__all__ = ["EXIT_CONFIG_ERROR", "EXIT_FAILED", "EXIT_OK", "EXIT_REQUEUE", "EXIT_STOPPED"]
 
 # Exit statuses of `python -m recipe train` (docs/run-directory.md is the contract).
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG_ERROR = 2
 EXIT_STOPPED = 3
+# Under SLURM, SIGUSR1 (the warning before a time limit or a preemption): checkpoint saved,
+# the batch script requeues the job and the next attempt resumes (`train --resume`).
+EXIT_REQUEUE = 4

@@ -6,7 +6,8 @@
     python -m recipe predict RUN_DIR INPUT [INPUT ...]
     python -m recipe weights CONFIG [key.path=value ...]   (the one command that downloads)
 
-Exit status: 0 ok, 1 training failed, 2 invalid config or command line, 3 stopped.
+Exit status: 0 ok, 1 training failed, 2 invalid config or command line, 3 stopped,
+4 requeue (under SLURM, after SIGUSR1: checkpoint saved, the batch script requeues the job).
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@
   with progress (step of total), so the UI shows a point within a second of it happening.
 - `ConsoleSummary`: one readable line per epoch instead of a progress bar in a log file.
 - `GracefulStop`: a SIGTERM/SIGINT (recipe.stopping) stops the loop after the current
-  batch; `train` then saves last.ckpt and exits with EXIT_STOPPED.
+  batch; `train` then saves last.ckpt and exits with EXIT_STOPPED (SLURM's SIGUSR1: the
+  same, exiting EXIT_REQUEUE).
 - `AtomicCheckpointIO`: checkpoints are written to a temp file and renamed into place.
 """
 
@@ -240,6 +241,7 @@ class GracefulStop(pl.Callback):
         self.last_path = last_path
         self.checkpoint = checkpoint
         self.saved = False
+        self.outcome: str | None = None  # "stopped" or "requeued", the same on every rank
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.request.install()
@@ -249,11 +251,16 @@ class GracefulStop(pl.Callback):
         self._maybe_stop(trainer)
 
     def _maybe_stop(self, trainer: pl.Trainer) -> None:
-        # With DDP every rank must agree, or one rank waits forever for the others.
-        if self.saved or not trainer.strategy.reduce_boolean_decision(
-            self.request.requested, all=False
+        # With DDP every rank must agree, or one rank waits forever for the others; and on
+        # why (a stop on any rank wins over a requeue), since each rank reports its outcome.
+        strategy = trainer.strategy
+        request = self.request
+        if self.saved or not strategy.reduce_boolean_decision(
+            request.requested or request.requeue, all=False
         ):
             return
+        stopped = strategy.reduce_boolean_decision(request.requested, all=False)
+        self.outcome = "stopped" if stopped else "requeued"
         trainer.save_checkpoint(self.last_path, weights_only=False)  # all of it: exact resume
         self.saved = True
         self.checkpoint.frozen = True

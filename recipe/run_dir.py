@@ -105,9 +105,11 @@ def ensure_end_event(run_dir: str, status: str, exit_code: int) -> None:
     with an end event (the trainer writes its own, with the step it reached).
 
     For outcomes the trainer never saw: a failure before or during training, a stop before
-    it started. Only rank 0 writes (under DDP the other ranks are its children).
+    it started. Only rank 0 writes (under DDP the other ranks are its children; under srun
+    its siblings, told apart by SLURM_PROCID).
     """
-    if os.environ.get("LOCAL_RANK", "0") != "0" or not os.path.isdir(run_dir):
+    ranks = (os.environ.get(key, "0") for key in ("LOCAL_RANK", "RANK", "SLURM_PROCID"))
+    if any(rank != "0" for rank in ranks) or not os.path.isdir(run_dir):
         return
     path = os.path.join(run_dir, METRICS_FILE)
     last = _last_record(path)

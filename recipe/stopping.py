@@ -4,6 +4,11 @@ Installed before torch is even imported, so a stop that arrives while the proces
 starting is honoured too (exit `EXIT_STOPPED`, nothing to save yet). During training the
 `GracefulStop` callback turns the request into `trainer.should_stop` at the next batch
 boundary, and `train` saves `last.ckpt`. A second signal ends the process at once.
+
+Under SLURM (SLURM_JOB_ID set), SIGUSR1 is the scheduler's warning before a time limit or a
+preemption (`#SBATCH --signal=USR1@N`): it asks for a requeue, which stops the same way but
+exits `EXIT_REQUEUE`, so the batch script requeues the job and the next attempt resumes from
+that checkpoint. A stop wins over a requeue. Outside SLURM, SIGUSR1 keeps its default action.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ class StopRequest:
 
     def __init__(self) -> None:
         self.requested = False
+        self.requeue = False  # SIGUSR1 under SLURM: checkpoint, exit EXIT_REQUEUE
         self.signal_name = ""
         self.pid = os.getpid()
 
@@ -26,6 +32,21 @@ class StopRequest:
         self.pid = os.getpid()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._handle)
+        if under_slurm():
+            signal.signal(signal.SIGUSR1, self._handle_requeue)
+
+    def _handle_requeue(self, signum: int, frame: Any) -> None:
+        # Every process of the job step gets it (DataLoader workers too): only ours counts,
+        # and a repeated warning changes nothing.
+        if os.getpid() != self.pid or self.requeue:
+            return
+        self.requeue = True
+        print(
+            "received SIGUSR1 (SLURM's warning): saving a checkpoint after this batch, "
+            "then requeueing",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def _handle(self, signum: int, frame: Any) -> None:
         if os.getpid() != self.pid:
@@ -44,6 +65,11 @@ class StopRequest:
         print(
             f"received {self.signal_name}: stopping after this batch", file=sys.stderr, flush=True
         )
+
+
+def under_slurm() -> bool:
+    """Whether this process runs in a SLURM job (its batch script or a step of it)."""
+    return bool(os.environ.get("SLURM_JOB_ID"))
 
 
 STOP = StopRequest()

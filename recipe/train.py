@@ -14,7 +14,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from recipe import EXIT_CONFIG_ERROR, EXIT_FAILED, EXIT_OK, EXIT_STOPPED
+from recipe import EXIT_CONFIG_ERROR, EXIT_FAILED, EXIT_OK, EXIT_REQUEUE, EXIT_STOPPED
 from recipe.checking import check_grid, print_problems, validate
 from recipe.code_snapshot import run_code, snapshot_code, use_run_code
 from recipe.config import ConfigError, Position, Problem, ValidatedConfig
@@ -35,6 +35,7 @@ from recipe.run_dir import (
     new_run_dir,
     prepare_run_dir,
 )
+from recipe.slurm_job import announce as announce_slurm
 from recipe.stopping import STOP
 
 
@@ -80,6 +81,7 @@ def run_training(
     from recipe.lr_finder import find_lr, report
     from recipe.module import RecipeModule, default_monitor
     from recipe.registry import data_injections, instantiate
+    from recipe.slurm_job import cluster_plugins
     from recipe.speed import plan as speed_plan
     from recipe.speed import probe
 
@@ -187,7 +189,7 @@ def run_training(
         limit_val_batches=trainer_cfg["limit_val_batches"],
         logger=loggers,
         callbacks=callbacks,
-        plugins=[AtomicCheckpointIO()],
+        plugins=[AtomicCheckpointIO(), *cluster_plugins()],  # SLURM: no hpc_ckpt, no requeue
         enable_progress_bar=interactive,
         enable_model_summary=interactive,
         num_sanity_val_steps=0,
@@ -271,20 +273,19 @@ def run_training(
         print(f"data: {message.removeprefix('DataError: ')}", file=sys.stderr, flush=True)
         return EXIT_FAILED
 
-    if STOP.requested:
-        if not stop.saved:  # the stop came before the first batch ended
+    # A stop (or SLURM's requeue warning) that ended the loop; a requeue asked for after the
+    # last batch is moot: the run completed.
+    outcome = stop.outcome or ("stopped" if STOP.requested else None)
+    if outcome is not None:
+        if not stop.saved:  # the stop came after the last batch ended
             trainer.save_checkpoint(last_path, weights_only=False)
-        jsonl.log_event(
-            "end",
-            trainer.global_step,
-            trainer.current_epoch,
-            status="stopped",
-            exit_code=EXIT_STOPPED,
-        )
+        code = EXIT_STOPPED if outcome == "stopped" else EXIT_REQUEUE
+        step = trainer.global_step
+        jsonl.log_event("end", step, trainer.current_epoch, status=outcome, exit_code=code)
         if trainer.is_global_zero:  # under DDP, rank 0 saved it
-            step = trainer.global_step
-            print(f"stopped by {STOP.signal_name}; checkpoint saved at step {step}", flush=True)
-        return EXIT_STOPPED
+            why = f"stopped by {STOP.signal_name}" if code == EXIT_STOPPED else "requeueing"
+            print(f"{why}; checkpoint saved at step {step}", flush=True)
+        return code
     jsonl.log_event(
         "end", trainer.global_step, trainer.current_epoch, status="completed", exit_code=EXIT_OK
     )
@@ -294,7 +295,7 @@ def run_training(
     return EXIT_OK
 
 
-_STATUS = {EXIT_OK: "completed", EXIT_STOPPED: "stopped"}  # anything else: failed
+_STATUS = {EXIT_OK: "completed", EXIT_STOPPED: "stopped", EXIT_REQUEUE: "requeued"}  # else failed
 
 
 def train(request: TrainRequest) -> int:
@@ -315,6 +316,7 @@ def train(request: TrainRequest) -> int:
 
 def _train(request: TrainRequest) -> int:
     STOP.install()  # before the heavy imports: a stop while starting up is honoured too
+    announce_slurm()  # one line: job, attempt, node, rank (nothing outside SLURM)
     ckpt_path = None
     if request.resume:
         run_dir = request.resume
@@ -364,6 +366,9 @@ def _train_in(config: ValidatedConfig, run_dir: str, ckpt_path: str | None, debu
     if STOP.requested:
         print(f"stopped by {STOP.signal_name} before training started", flush=True)
         return EXIT_STOPPED
+    if STOP.requeue:
+        print("requeueing before training started (SIGUSR1)", flush=True)
+        return EXIT_REQUEUE
     try:
         return run_training(config, run_dir, ckpt_path, debug)
     except ConfigError as exc:

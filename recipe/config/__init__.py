@@ -8,6 +8,7 @@ for the UI; `apply_overrides_to_text` writes a config as launched, comments kept
 from recipe.config.errors import ConfigError, Position, Problem
 from recipe.config.overrides import apply_overrides_to_text, parse_overrides
 from recipe.config.schema import SCHEMA, TARGET_KEY, defaults
+from recipe.config.slurm import slurm_options
 from recipe.config.source import ConfigSource, parse_config_text, read_config
 from recipe.config.validate import ValidatedConfig, check_source, check_text, load_config
 
@@ -27,4 +28,5 @@ __all__ = [
     "parse_config_text",
     "parse_overrides",
     "read_config",
+    "slurm_options",
 ]

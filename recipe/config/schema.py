@@ -122,6 +122,29 @@ SCHEMA: dict[str, dict[str, Field] | Field] = {
                              "(classification) or values (regression)"),
         "top_k":       Field(3, (int,), "how many classes the built-in postprocess reports"),
     },
+    # Where and how a SLURM job runs (`autotrain-tui launch --slurm`); training never reads
+    # it. Checked in recipe/config/slurm.py; `slurm_options` gives the values with defaults.
+    "slurm": {
+        "partition":       Field(None, (str, NONE), "partition (queue); null: the cluster's"),
+        "time":            Field(None, (int, str, NONE),
+                                 "time limit: minutes, 'HH:MM:SS' or 'D-HH[:MM[:SS]]'; "
+                                 "null: the partition's"),
+        "gpus_per_node":   Field(None, (int, NONE),
+                                 "GPUs per node; null: trainer.devices on a GPU accelerator"),
+        "cpus_per_task":   Field(None, (int, NONE),
+                                 "CPUs per rank; null: dataloader.num_workers + 1"),
+        "mem":             Field(None, (str, int, NONE),
+                                 "memory per node: '32G', '500M' or MB; null: the partition's"),
+        "nodes":           Field(None, (int, NONE), "nodes; null: trainer.num_nodes"),
+        "account":         Field(None, (str, NONE), "account to charge; null: your default"),
+        "qos":             Field(None, (str, NONE), "quality of service; null: the default"),
+        "signal_before_s": Field(90, (int,),
+                                 "seconds before the time limit the job is warned (USR1), "
+                                 "checkpoints and requeues itself"),
+        "requeue":         Field(True, (bool,), "requeue on the warning or on preemption"),
+        "setup":           Field([], (list,), "shell lines run before training (module load …)"),
+        "extra":           Field([], (list,), "more sbatch options, e.g. --constraint=a100"),
+    },
 }
 # fmt: on
 

@@ -28,6 +28,7 @@ from recipe.config.schema import (
     Field,
     defaults,
 )
+from recipe.config.slurm import slurm_problems
 from recipe.config.source import ConfigSource, Path, parse_config_text, read_config
 
 _TYPE_WORDS = {
@@ -355,6 +356,7 @@ def check_source(
     resolved, interpolation_problems = resolve_interpolations(merged, locate)
     checker.problems.extend(interpolation_problems)
     checker.check_types(resolved)
+    checker.problems.extend(slurm_problems(resolved, locate))
     config = ValidatedConfig(
         data=resolved,
         source=source,

@@ -229,12 +229,9 @@ def test_without_sbatch_a_slurm_launch_says_so_and_leaves_nothing(
 
 
 def test_a_job_the_cluster_refuses_leaves_no_run(project: Project) -> None:
-    # The recipe knows no slurm section yet in this config: the cluster is asked for a
-    # partition it does not have through the script's own options.
+    # A valid config asking for a partition this cluster does not have.
     with pytest.raises(ManagerError, match=r"sbatch refused the job: .*[Pp]artition"):
-        project.launch(
-            "configs/tiny.yaml", ["slurm.partition=nosuchpartition"], check=False, slurm=True
-        )
+        project.launch("configs/tiny.yaml", ["slurm.partition=nosuchpartition"], slurm=True)
     assert not any(project.runs_dir.iterdir()), "a run directory was left behind"
 
 
@@ -255,3 +252,72 @@ def test_a_pending_sweep_stops_at_once_and_resumes_from_scratch(
         assert run.slurm is not None and len(run.slurm.jobs) == 2
         done = wait_run(project, run.id, lambda r: not r.is_live, f"{run.id} to end")
         assert done.status is RunStatus.COMPLETED, done.reason
+
+
+def test_a_job_asking_for_more_cpus_than_any_node_pends_with_the_reason(project: Project) -> None:
+    cpus = usable_cpus() + 8
+    record = project.launch("configs/tiny.yaml", [f"slurm.cpus_per_task={cpus}"], slurm=True)
+    assert f"#SBATCH --cpus-per-task={cpus}" in (record.run_dir / "job.sbatch").read_text()
+    pending = wait_run(
+        project,
+        record.id,
+        lambda r: r.slurm is not None and r.slurm.reason is not None,
+        "the scheduler's reason",
+    )
+    assert pending.slurm is not None and pending.slurm.shown_state == "PENDING (PartitionConfig)"
+    stopped = project.stop(record.id, wait=True)
+    assert stopped.status is RunStatus.STOPPED
+    assert stopped.reason is not None and "CANCELLED (PartitionConfig)" in stopped.reason
+
+
+def test_the_time_limit_warning_requeues_and_the_run_continues_at_the_same_step(
+    project: Project,
+) -> None:
+    record = project.launch("configs/tiny.yaml", LONG, slurm=True)
+    assert record.slurm is not None and record.slurm.job_id
+    wait_run(project, record.id, lambda r: len(metrics_steps(r.run_dir)) >= 3, "training")
+    # What SLURM sends signal_before_s ahead of the time limit (or at preemption).
+    subprocess.run(["scancel", "--signal=USR1", record.slurm.job_id], check=True)
+    events = lambda r: [json.loads(x) for x in r.metrics_jsonl.read_text().splitlines()]  # noqa: E731
+    requeued = wait_run(
+        project,
+        record.id,
+        lambda r: any(e.get("status") == "requeued" for e in events(r)),
+        "the checkpoint at the warning",
+    )
+    assert requeued.is_live  # between attempts the run is not over
+    step = next(e["step"] for e in events(requeued) if e.get("status") == "requeued")
+    again = wait_run(
+        project,
+        record.id,
+        lambda r: any(e.get("event") == "start" and e.get("resumed") for e in events(r)),
+        "the requeued job to resume",
+        timeout_s=180,
+    )
+    assert again.status is RunStatus.RUNNING and again.slurm is not None
+    assert again.slurm.job_id == record.slurm.job_id  # a requeue keeps the job id
+    resumed = [e for e in events(again) if e.get("event") == "start" and e.get("resumed")]
+    assert resumed[0]["step"] == step
+    restarted = wait_run(
+        project, record.id, lambda r: r.slurm is not None and r.slurm.restarts == 1, "restarts"
+    )
+    assert restarted.is_live
+    project.stop(record.id, wait=True)
+    log = record.stdout_log.read_text()
+    assert "attempt 0" in log and "attempt 1" in log
+
+
+def test_ddp_on_two_cpu_ranks_is_two_srun_tasks_from_trainer_devices(project: Project) -> None:
+    ddp = ["trainer.devices=2", "trainer.strategy=ddp", "slurm.cpus_per_task=1"]
+    record = project.launch("configs/tiny.yaml", ddp, slurm=True)
+    assert "#SBATCH --ntasks-per-node=2" in (record.run_dir / "job.sbatch").read_text()
+    done = wait_run(project, record.id, lambda r: not r.is_live, "the DDP run to end")
+    assert done.status is RunStatus.COMPLETED, done.reason
+    log = done.stdout_log.read_text()
+    assert "rank 0 of 2" in log and "rank 1 of 2" in log
+    ends = [
+        e
+        for e in map(json.loads, done.metrics_jsonl.read_text().splitlines())
+        if e.get("event") == "end"
+    ]
+    assert len(ends) == 1  # one end event: rank 0 writes the run's record

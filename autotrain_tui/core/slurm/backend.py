@@ -16,6 +16,7 @@ cancelled. Resume submits a new job over the same directory, from `last.ckpt`.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import shutil
 import subprocess
@@ -35,22 +36,30 @@ from autotrain_tui.core.slurm.script import (
     JOB_SCRIPT,
     SlurmOptions,
     batch_script,
-    options_from_config,
+    options_from,
 )
 from autotrain_tui.core.slurm.state import POLLER, reconcile_slurm
 
 BACKEND = "slurm"
 
 
-def options_for(config_text: str) -> SlurmOptions:
-    """The job's resources from the run's config text (already checked by the recipe)."""
+def options_for(config_text: str, recipe_module: str) -> SlurmOptions:
+    """The job's resources from the run's config text (already checked by the recipe), as
+    the recipe's torch-free `config.slurm_options` reads them."""
     from ruamel.yaml import YAML  # only when submitting: keeps the UI's start-up light
 
     try:
+        slurm_options = importlib.import_module(f"{recipe_module}.config").slurm_options
+    except (ImportError, AttributeError) as error:
+        raise ManagerError(
+            f"{recipe_module}.config.slurm_options is unavailable: this recipe cannot "
+            f"describe a SLURM job ({error})"
+        ) from error
+    try:
         data: Any = YAML(typ="safe").load(config_text)
+        return options_from(slurm_options(data if isinstance(data, dict) else {}))
     except Exception as error:  # validated before; a race with an edit at worst
         raise ManagerError(f"cannot read the config's slurm section: {error}") from error
-    return options_from_config(data if isinstance(data, dict) else {})
 
 
 def _pythonpath(env: dict[str, str]) -> str | None:
@@ -78,7 +87,7 @@ def submit(
     problem = commands.available()
     if problem is not None:
         raise ManagerError(problem)
-    options = options_for(config_text)
+    options = options_for(config_text, recipe_module)
     run_dirs = [str(r.run_dir.resolve()) for r in records]
     cwd = records[0].cwd or str(Path.cwd())
     text = batch_script(
@@ -119,7 +128,7 @@ def submit_grouped(
     sweep over the learning rate is one array; one over trainer.devices is one per count)."""
     groups: dict[SlurmOptions, list[tuple[RunRecord, str]]] = {}
     for record, text in zip(records, config_texts, strict=True):
-        groups.setdefault(options_for(text), []).append((record, text))
+        groups.setdefault(options_for(text, recipe_module), []).append((record, text))
     submitted: list[RunRecord] = []
     for members in groups.values():
         submitted += submit(

@@ -11,19 +11,15 @@ is self-contained: `sbatch runs/<id>/job.sbatch` submits it again by hand.
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from autotrain_tui.core.errors import ManagerError
-
 JOB_SCRIPT = "job.sbatch"
 EXIT_CODE_FILE = "exit_code"
 ATTEMPT_FILE = "slurm_attempt.json"  # the job id and SLURM_RESTART_COUNT of the latest attempt
 EXIT_REQUEUE = 4  # the recipe saved last.ckpt on the warning signal: requeue the job
-_GPU_ACCELERATORS = ("gpu", "cuda")
 
 
 @dataclass(frozen=True)
@@ -66,56 +62,24 @@ class SlurmOptions:
         return lines
 
 
-def options_from_config(config: dict[str, Any]) -> SlurmOptions:
-    """SlurmOptions from a parsed config (validated by `recipe check` before it gets here)."""
-    trainer = config.get("trainer") if isinstance(config.get("trainer"), dict) else {}
-    loader = config.get("dataloader") if isinstance(config.get("dataloader"), dict) else {}
-    section = config.get("slurm") if isinstance(config.get("slurm"), dict) else {}
-    assert isinstance(trainer, dict) and isinstance(loader, dict) and isinstance(section, dict)
-    tasks = _task_count(trainer.get("devices", "auto"))
-    num_nodes = int(trainer.get("num_nodes") or 1)
-    nodes = section.get("nodes") or num_nodes
-    accelerator = str(trainer.get("accelerator", "auto")).lower()
-    gpus = section.get("gpus_per_node")
-    if gpus is None and accelerator in _GPU_ACCELERATORS:
-        gpus = tasks
-    cpus = section.get("cpus_per_task") or int(loader.get("num_workers") or 0) + 1
-    time_limit = section.get("time")
+def options_from(values: dict[str, Any]) -> SlurmOptions:
+    """SlurmOptions from the recipe's `slurm_options(config)` (recipe/config/slurm.py: the
+    one place that knows the section's defaults and what `trainer` implies)."""
     return SlurmOptions(
-        nodes=int(nodes),
-        ntasks_per_node=tasks,
-        cpus_per_task=int(cpus),
-        gpus_per_node=int(gpus) if gpus else None,
-        partition=section.get("partition"),
-        time=str(time_limit) if time_limit is not None else None,
-        mem=str(section["mem"]) if section.get("mem") is not None else None,
-        account=section.get("account"),
-        qos=section.get("qos"),
-        signal_before_s=int(section.get("signal_before_s", 90)),
-        requeue=bool(section.get("requeue", True)),
-        setup=tuple(str(line) for line in section.get("setup") or ()),
-        extra=tuple(str(line) for line in section.get("extra") or ()),
+        nodes=int(values["nodes"]),
+        ntasks_per_node=int(values["ntasks_per_node"]),
+        cpus_per_task=int(values["cpus_per_task"]),
+        gpus_per_node=int(values["gpus_per_node"]) if values.get("gpus_per_node") else None,
+        partition=values.get("partition"),
+        time=values.get("time"),
+        mem=values.get("mem"),
+        account=values.get("account"),
+        qos=values.get("qos"),
+        signal_before_s=int(values.get("signal_before_s", 90)),
+        requeue=bool(values.get("requeue", True)),
+        setup=tuple(values.get("setup") or ()),
+        extra=tuple(values.get("extra") or ()),
     )
-
-
-def _task_count(devices: Any) -> int:
-    """One task per device: an int is itself, a list its length, `auto` one."""
-    if isinstance(devices, str) and re.fullmatch(r"\d+", devices.strip()):
-        devices = int(devices)
-    if isinstance(devices, bool) or devices in ("auto", None):
-        return 1
-    if isinstance(devices, int):
-        if devices < 1:
-            raise ManagerError(
-                f"trainer.devices: {devices} on SLURM: give the number of devices per node "
-                "(one task each), e.g. trainer.devices=4"
-            )
-        return devices
-    if isinstance(devices, list):
-        return max(len(devices), 1)
-    if isinstance(devices, str) and "," in devices:
-        return len([d for d in devices.split(",") if d.strip()])
-    return 1
 
 
 def batch_script(
@@ -190,9 +154,15 @@ def batch_script(
         f'> "$run/{EXIT_CODE_FILE}.tmp" && mv -f "$run/{EXIT_CODE_FILE}.tmp" '
         f'"$run/{EXIT_CODE_FILE}"',
         'echo "autotrain-tui: srun exited $code at $(date -Is)"',
-        f'if [ "$code" -eq {EXIT_REQUEUE} ]; then',
-        '  scontrol requeue "$SLURM_JOB_ID"',
-        "fi",
+        *(
+            [
+                f'if [ "$code" -eq {EXIT_REQUEUE} ]; then',
+                '  scontrol requeue "$SLURM_JOB_ID"',
+                "fi",
+            ]
+            if options.requeue
+            else []
+        ),
         'exit "$code"',
     ]
     return "\n".join(header + body) + "\n"

@@ -199,7 +199,17 @@ def slurm_outcome(record: RunRecord, view: JobView | None) -> Outcome:
             status, code if isinstance(code, int) else None, f"job {info.job_id}: {seen}"
         )
     code = exit_code_file(record)
-    if code is not None and code != EXIT_REQUEUE:
+    requeued = event is not None and event.get("status") == "requeued"
+    if code == EXIT_REQUEUE or (code is None and requeued):
+        # The checkpoint was saved at the warning, but the job did not run again
+        # (slurm.requeue: false, or cancelled while requeued): resumable, so `stopped`.
+        return Outcome(
+            RunStatus.STOPPED,
+            code,
+            f"job {info.job_id}: checkpoint saved at the time-limit warning, but the job "
+            f"was not requeued ({seen}); resume it to continue",
+        )
+    if code is not None:
         status = _EXIT_STATUS.get(code, RunStatus.FAILED)
         if record.stop_requested and status is RunStatus.FAILED:
             status = RunStatus.STOPPED

@@ -321,3 +321,18 @@ def test_ddp_on_two_cpu_ranks_is_two_srun_tasks_from_trainer_devices(project: Pr
         if e.get("event") == "end"
     ]
     assert len(ends) == 1  # one end event: rank 0 writes the run's record
+
+
+def test_without_requeue_the_warning_saves_and_the_run_ends_stopped_and_resumable(
+    project: Project,
+) -> None:
+    record = project.launch("configs/tiny.yaml", [*LONG, "slurm.requeue=false"], slurm=True)
+    script = (record.run_dir / "job.sbatch").read_text()
+    assert "#SBATCH --no-requeue" in script and "scontrol requeue" not in script
+    assert record.slurm is not None and record.slurm.job_id
+    wait_run(project, record.id, lambda r: len(metrics_steps(r.run_dir)) >= 3, "training")
+    subprocess.run(["scancel", "--signal=USR1", record.slurm.job_id], check=True)
+    done = wait_run(project, record.id, lambda r: not r.is_live, "the run to end")
+    assert done.status is RunStatus.STOPPED and done.exit_code == 4
+    assert done.reason is not None and "not requeued" in done.reason
+    assert (done.run_dir / "checkpoints" / "last.ckpt").is_file()

@@ -217,8 +217,14 @@ def request_stop(record: RunRecord, *, grace_s: float, kill: bool) -> RunRecord:
             commands.scancel(job, signal="KILL", full=True)
         commands.scancel(job)
     else:
-        commands.scancel(job, signal="TERM")
-        spawn_escalation(record)
+        try:
+            commands.scancel(job, signal="TERM")
+        except ManagerError:
+            # Between states (requeued, completing): nothing to checkpoint from, so the
+            # stop is a cancel. scancel itself retries such a job for ~100 s first.
+            commands.scancel(job)
+        else:
+            spawn_escalation(record)
     POLLER.forget()
     return record
 

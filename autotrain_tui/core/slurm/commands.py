@@ -136,6 +136,8 @@ def scancel(job_id: str, *, signal: str | None = None, full: bool = False) -> No
         argv.append(f"--signal={signal}")
     if full:
         argv.append("--full")
+    # A signal to a job between states makes scancel retry for ~100 s: bounded by our
+    # timeout, and then the caller cancels instead (`backend.request_stop`).
     result = _run([*argv, job_id])
     if result.returncode != 0:
         line = _last_line(result)

@@ -200,7 +200,7 @@ def slurm_outcome(record: RunRecord, view: JobView | None) -> Outcome:
         )
     code = exit_code_file(record)
     requeued = event is not None and event.get("status") == "requeued"
-    if code == EXIT_REQUEUE or (code is None and requeued):
+    if (code == EXIT_REQUEUE or (code is None and requeued)) and not record.stop_requested:
         # The checkpoint was saved at the warning, but the job did not run again
         # (slurm.requeue: false, or cancelled while requeued): resumable, so `stopped`.
         return Outcome(
@@ -209,7 +209,7 @@ def slurm_outcome(record: RunRecord, view: JobView | None) -> Outcome:
             f"job {info.job_id}: checkpoint saved at the time-limit warning, but the job "
             f"was not requeued ({seen}); resume it to continue",
         )
-    if code is not None:
+    if code is not None and code != EXIT_REQUEUE:
         status = _EXIT_STATUS.get(code, RunStatus.FAILED)
         if record.stop_requested and status is RunStatus.FAILED:
             status = RunStatus.STOPPED

@@ -21,6 +21,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,18 +67,7 @@ def request_stop(
     if record.status is not RunStatus.RUNNING:
         raise ManagerError(f"run {record.id} is not running (it is {record.status.value})")
 
-    def mark(cur: RunRecord) -> RunRecord | None:
-        if cur.status is not RunStatus.RUNNING:
-            return None
-        if kill:
-            return cur.replace(stop_requested="kill", stop_requested_at=time.time())
-        if cur.stop_requested:
-            return None
-        return cur.replace(
-            stop_requested="stop", stop_requested_at=time.time(), stop_grace_s=grace_s
-        )
-
-    record = modify_run(record.run_dir, mark)
+    record = modify_run(record.run_dir, stop_mark(kill=kill, grace_s=grace_s))
     if record.status is not RunStatus.RUNNING:
         return StopRequest(record, caller_escalates=False)
     if kill:
@@ -92,6 +82,25 @@ def request_stop(
         # The recipe only, as the supervisor does (see supervisor._apply_stop for why).
         return StopRequest(record, caller_escalates=True)
     return StopRequest(reconcile(record), caller_escalates=False)
+
+
+def stop_mark(*, kill: bool, grace_s: float) -> Callable[[RunRecord], RunRecord | None]:
+    """The change to a running record that asks for a stop (or a kill), for `modify_run`:
+    written before any signal leaves, whatever the backend. A second stop keeps the first's
+    time and grace; a kill always records itself."""
+
+    def mark(cur: RunRecord) -> RunRecord | None:
+        if cur.status is not RunStatus.RUNNING:
+            return None
+        if kill:
+            return cur.replace(stop_requested="kill", stop_requested_at=time.time())
+        if cur.stop_requested:
+            return None
+        return cur.replace(
+            stop_requested="stop", stop_requested_at=time.time(), stop_grace_s=grace_s
+        )
+
+    return mark
 
 
 def _signal(pid: int | None, ticks: int | None, record: RunRecord, sig: int) -> bool:

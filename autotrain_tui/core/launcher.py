@@ -246,6 +246,23 @@ def create_run(
         raise
 
 
+def spawn_session(command: list[str], log_path: Path, cwd: str | None = None) -> subprocess.Popen:
+    """Start `command` in a new session (no terminal, its own process group), stdin from
+    /dev/null, stdout and stderr appended to `log_path`: a manager's helper process that
+    must not die with the terminal or the UI."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            command,
+            cwd=cwd or None,
+            env=child_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+
+
 def spawn_supervisor(record: RunRecord, python: str = sys.executable) -> None:
     """Start the detached supervisor for a run the queue just marked `running`.
 
@@ -254,17 +271,7 @@ def spawn_supervisor(record: RunRecord, python: str = sys.executable) -> None:
     """
     log_path = record.run_dir / SUPERVISOR_LOG
     command = [python, "-m", "autotrain_tui.core.supervisor", str(record.run_dir.resolve())]
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            command,
-            cwd=record.cwd or None,
-            env=child_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-        )
+    proc = spawn_session(command, log_path, cwd=record.cwd)
     try:
         code = proc.wait(timeout=SUPERVISOR_START_TIMEOUT_S)
     except subprocess.TimeoutExpired as error:

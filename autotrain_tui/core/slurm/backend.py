@@ -19,7 +19,6 @@ import contextlib
 import importlib
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -27,7 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from autotrain_tui.core.atomic import write_atomic
+from autotrain_tui.core.control import stop_mark
 from autotrain_tui.core.errors import ManagerError
+from autotrain_tui.core.launcher import spawn_session
 from autotrain_tui.core.runs import SUPERVISOR_LOG, RunRecord, RunStatus, modify_run, read_run
 from autotrain_tui.core.slurm import commands
 from autotrain_tui.core.slurm.record import SlurmInfo
@@ -195,18 +196,7 @@ def request_stop(record: RunRecord, *, grace_s: float, kill: bool) -> RunRecord:
         raise ManagerError(f"run {record.id} has no SLURM job to stop")
     job = info.job_id
 
-    def mark(cur: RunRecord) -> RunRecord | None:
-        if cur.status is not RunStatus.RUNNING:
-            return None
-        if kill:
-            return cur.replace(stop_requested="kill", stop_requested_at=time.time())
-        if cur.stop_requested:
-            return None
-        return cur.replace(
-            stop_requested="stop", stop_requested_at=time.time(), stop_grace_s=grace_s
-        )
-
-    record = modify_run(record.run_dir, mark)
+    record = modify_run(record.run_dir, stop_mark(kill=kill, grace_s=grace_s))
     if record.status is not RunStatus.RUNNING:
         return record
     view = POLLER.snapshot(newer_than_wall=record.stop_requested_at) or None
@@ -230,20 +220,13 @@ def request_stop(record: RunRecord, *, grace_s: float, kill: bool) -> RunRecord:
 
 
 def spawn_escalation(record: RunRecord) -> None:
-    """A detached process that cancels the job when the grace period is over (see escalate)."""
-    command = [sys.executable, "-m", "autotrain_tui.core.slurm.escalate", str(record.run_dir)]
-    from autotrain_tui.core.launcher import child_env
+    """A detached process that cancels the job when the grace period is over (see escalate).
 
-    with open(record.run_dir / SUPERVISOR_LOG, "ab") as log:
-        subprocess.Popen(
-            command,
-            env=child_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-        )
+    Started through `sh -c '… &'` and reaped at once: the escalation is then nobody's child,
+    so a long-lived UI that stops many runs keeps no zombie of it."""
+    command = [sys.executable, "-m", "autotrain_tui.core.slurm.escalate", str(record.run_dir)]
+    shell = ["/bin/sh", "-c", '"$@" &', "escalate", *command]
+    spawn_session(shell, record.run_dir / SUPERVISOR_LOG).wait()
 
 
 def wait_until_over(run_dir: Path, timeout_s: float, poll_s: float = 0.5) -> RunRecord:

@@ -32,7 +32,8 @@ LONG = ["trainer.max_epochs=40", "dataloader.batch_size=16"]
 
 @pytest.fixture
 def project(slurm: SlurmCluster, tmp_path: Path) -> Iterator[Project]:
-    root = make_root(tmp_path, "tiny.yaml", TINY_CONFIG)
+    # A space in the project's path: the batch script must quote every path it writes.
+    root = make_root(tmp_path / "my project", "tiny.yaml", TINY_CONFIG)
     trust.trust_project(root)
     POLLER.forget()
     try:

@@ -104,7 +104,8 @@ def batch_script(
         f"#SBATCH --job-name={job_name}",
     ]
     if len(run_dirs) == 1:
-        header.append(f"#SBATCH --output={run_dirs[0]}/stdout.log")
+        # sbatch reads a double-quoted value whole (checked: a path with a space works).
+        header.append(f'#SBATCH --output="{run_dirs[0]}/stdout.log"')
         header.append("#SBATCH --open-mode=append")
     else:
         header.append(f"#SBATCH --array=0-{len(run_dirs) - 1}")

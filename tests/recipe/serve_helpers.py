@@ -84,11 +84,10 @@ class Server:
 
 
 def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    """Whether a live process of the group is left (a zombie awaiting its reaper is not)."""
+    from autotrain_tui.core.groups import group_members
+
+    return bool(group_members(pgid))
 
 
 def request(

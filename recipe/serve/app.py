@@ -66,6 +66,7 @@ class ServerState:
     error: str | None = None
     batcher: MicroBatcher | None = None
     requests_served: int = 0
+    incoming: int = 0  # requests being read, not yet queued (the batcher may wait for them)
     loaded: threading.Event = field(default_factory=threading.Event)
     on_load_failure: Callable[[], None] = lambda: None
 
@@ -159,29 +160,30 @@ Uploads = list[tuple[str, str | None, bytes]]
 def _read_batch(state: ServerState, request: PredictRequest | Uploads) -> tuple[Any, list[str]]:
     """The request's samples as one preprocessed batch and their labels (in a thread)."""
     preprocess, run_dir = state.run.preprocess, state.options.run_dir
-    with scratch_dir() as scratch:
-        if isinstance(request, list):
+    if isinstance(request, list):
+        with scratch_dir() as scratch:
             batch = images_batch(preprocess, list(request), run_dir, scratch)
-            return batch, [name or where for where, name, _ in request]
-        given = [n for n in ("inputs", "rows", "images") if getattr(request, n) is not None]
-        if len(given) != 1:
-            raise InputError(
-                "body",
-                f"give exactly one of inputs, rows or images (got {given or 'none'}); "
-                f"this model takes {expected_input(preprocess)}",
-            )
-        name = given[0]
-        items = getattr(request, name)
-        if not items:
-            raise InputError(name, "an empty list; give at least one sample")
-        labels = [f"{name}[{i}]" for i in range(len(items))]
-        if name == "inputs":
-            return numbers_batch(preprocess, items, run_dir), labels
+        return batch, [name or where for where, name, _ in request]
+    given = [n for n in ("inputs", "rows", "images") if getattr(request, n) is not None]
+    if len(given) != 1:
+        raise InputError(
+            "body",
+            f"give exactly one of inputs, rows or images (got {given or 'none'}); "
+            f"this model takes {expected_input(preprocess)}",
+        )
+    name = given[0]
+    items = getattr(request, name)
+    if not items:
+        raise InputError(name, "an empty list; give at least one sample")
+    labels = [f"{name}[{i}]" for i in range(len(items))]
+    if name == "inputs":  # no files to write
+        return numbers_batch(preprocess, items, run_dir), labels
+    with scratch_dir() as scratch:
         if name == "rows":
             return rows_batch(preprocess, items, run_dir, scratch), labels
         images = [(f"images[{i}]", image.name, image.data) for i, image in enumerate(items)]
         batch = images_batch(preprocess, images, run_dir, scratch)
-        return batch, [image.name or label for image, label in zip(items, labels, strict=True)]
+    return batch, [image.name or label for image, label in zip(items, labels, strict=True)]
 
 
 async def _uploads(request: Request) -> list[tuple[str, str | None, bytes]] | JSONResponse:
@@ -197,6 +199,36 @@ async def _uploads(request: Request) -> list[tuple[str, str | None, bytes]] | JS
     if not uploads:
         return _fail(422, "files: no file uploaded; send one or more images as `files`")
     return uploads
+
+
+async def _read_request(
+    state: ServerState, request: Request
+) -> tuple[Any, list[str]] | JSONResponse:
+    """The request's body parsed and its samples read into a batch, or the 4xx to answer."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
+        return _fail(413, f"body: larger than {MAX_BODY_BYTES // 2**20} MiB")
+    parsed: PredictRequest | list[tuple[str, str | None, bytes]]
+    if content_type == "multipart/form-data":
+        uploads = await _uploads(request)
+        if isinstance(uploads, JSONResponse):
+            return uploads
+        parsed = uploads
+    elif content_type in ("application/json", ""):
+        try:
+            parsed = PredictRequest.model_validate_json(await request.body())
+        except ValidationError as exc:
+            return _fail(422, _validation_detail(list(exc.errors())))
+    else:
+        return _fail(
+            415,
+            f"content-type: {content_type} not taken; send application/json or multipart/form-data",
+        )
+    try:
+        batch, labels = await run_in_threadpool(_read_batch, state, parsed)
+    except InputError as exc:
+        return _fail(422, str(exc))
+    return batch, labels
 
 
 PREDICT_BODY = {
@@ -227,6 +259,7 @@ def create_app(state: ServerState) -> FastAPI:
             state.options.max_batch,
             state.options.max_wait_ms,
             state.options.queue_size,
+            expecting=lambda: state.incoming,
         )
         state.batcher.start()
         threading.Thread(target=load_model, args=(state,), daemon=True, name="load").start()
@@ -273,30 +306,14 @@ def create_app(state: ServerState) -> FastAPI:
     async def predict(request: Request) -> Any:
         if not state.loaded.is_set() or state.batcher is None:
             return _fail(503, "not ready: loading the model")
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
-            return _fail(413, f"body: larger than {MAX_BODY_BYTES // 2**20} MiB")
-        parsed: PredictRequest | list[tuple[str, str | None, bytes]]
-        if content_type == "multipart/form-data":
-            uploads = await _uploads(request)
-            if isinstance(uploads, JSONResponse):
-                return uploads
-            parsed = uploads
-        elif content_type in ("application/json", ""):
-            try:
-                parsed = PredictRequest.model_validate_json(await request.body())
-            except ValidationError as exc:
-                return _fail(422, _validation_detail(list(exc.errors())))
-        else:
-            return _fail(
-                415,
-                f"content-type: {content_type} not taken; send application/json or "
-                "multipart/form-data",
-            )
+        state.incoming += 1
         try:
-            batch, labels = await run_in_threadpool(_read_batch, state, parsed)
-        except InputError as exc:
-            return _fail(422, str(exc))
+            read = await _read_request(state, request)
+        finally:
+            state.incoming -= 1
+        if isinstance(read, JSONResponse):
+            return read
+        batch, labels = read
         try:
             results = await state.batcher.submit(batch)
         except QueueFull:

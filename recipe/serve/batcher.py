@@ -2,7 +2,8 @@
 
 Requests wait in a bounded asyncio queue; one worker takes the first, keeps gathering
 until `max_batch` samples are in hand or `max_wait_ms` has passed since the first arrived,
-and runs the whole batch as one forward pass (plus postprocessing) in a single worker
+(or at once when no other request is on its way: `expecting()`, the requests being
+read, is 0), and runs the whole batch as one forward pass (plus postprocessing) in a single worker
 thread, so the event loop keeps accepting requests meanwhile and the model is never called
 from two threads at once. A full queue is refused at once (`QueueFull`, answered 503):
 under overload a client learns it now instead of the server's memory growing without
@@ -43,8 +44,10 @@ class MicroBatcher:
         max_batch: int = 32,
         max_wait_ms: float = 5.0,
         queue_size: int = 256,
+        expecting: Callable[[], int] = lambda: 1,
     ) -> None:
         self.infer = infer
+        self.expecting = expecting
         self.max_batch = max(1, max_batch)
         self.max_wait = max(0.0, max_wait_ms) / 1000.0
         self.queue: asyncio.Queue[_Job] = asyncio.Queue(maxsize=max(1, queue_size))
@@ -80,6 +83,8 @@ class MicroBatcher:
         jobs, rows = [first], len(first.batch)
         deadline = first.enqueued + self.max_wait
         while rows < self.max_batch:
+            if self.queue.empty() and not self.expecting():
+                break  # nobody else is on the way: waiting would only add latency
             remaining = deadline - time.monotonic()
             try:
                 job = (

@@ -65,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.run_dir}: no such run directory", file=sys.stderr)
         return EXIT_CONFIG_ERROR
     os.environ["HF_HUB_OFFLINE"] = "1"  # as predict: weights only from this machine
+    # Before torch loads OpenMP: idle OpenMP threads sleep instead of spinning, so the
+    # threads reading requests and the event loop get the cores between forward passes.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from recipe.deferred_imports import defer_unused_imports
 
     defer_unused_imports()

@@ -10,17 +10,18 @@ predict` prints. Anything the client got wrong is a 4xx whose `detail` names the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
@@ -67,6 +68,14 @@ class ServerState:
     batcher: MicroBatcher | None = None
     requests_served: int = 0
     incoming: int = 0  # requests being read, not yet queued (the batcher may wait for them)
+    # Requests are read (decoded, transformed) by a few threads, not one per request: each
+    # thread running torch ops brings its own OpenMP team, and dozens of them on a few cores
+    # starve the forward pass.
+    readers: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(
+            max_workers=max(1, (os.cpu_count() or 2) // 2), thread_name_prefix="read"
+        )
+    )
     loaded: threading.Event = field(default_factory=threading.Event)
     on_load_failure: Callable[[], None] = lambda: None
 
@@ -224,8 +233,9 @@ async def _read_request(
             415,
             f"content-type: {content_type} not taken; send application/json or multipart/form-data",
         )
+    loop = asyncio.get_running_loop()
     try:
-        batch, labels = await run_in_threadpool(_read_batch, state, parsed)
+        batch, labels = await loop.run_in_executor(state.readers, _read_batch, state, parsed)
     except InputError as exc:
         return _fail(422, str(exc))
     return batch, labels
@@ -265,6 +275,7 @@ def create_app(state: ServerState) -> FastAPI:
         threading.Thread(target=load_model, args=(state,), daemon=True, name="load").start()
         yield
         await state.batcher.stop()  # after uvicorn answered every request in flight
+        state.readers.shutdown(wait=True)
 
     app = FastAPI(title="autotrain-tui run server", version="1", lifespan=lifespan)
 

@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -150,7 +151,9 @@ def run_exported(fmt: str, path: Path, x: torch.Tensor) -> np.ndarray:
 
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         return np.asarray(session.run(None, {"input": x.numpy()})[0])
-    loaded = torch.jit.load(str(path))
+    with warnings.catch_warnings():  # torch 2.9+ marks TorchScript deprecated; meant here
+        warnings.simplefilter("ignore", FutureWarning)
+        loaded = torch.jit.load(str(path))
     with torch.inference_mode():
         return np.asarray(loaded(x).numpy())
 

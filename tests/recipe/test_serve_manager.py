@@ -86,6 +86,15 @@ def test_a_server_is_started_listed_and_stopped_like_a_run(project: Path) -> Non
     assert table[0].split() == ["ID", "URL", "RUN", "STATE", "REQUESTS"]
     assert table[1].split() == [pid, url, run, "ready", "1"]
 
+    port = str(record["port"])
+    taken = cli(project, "serve", run, "--port", port)
+    assert (taken.returncode, taken.stdout) == (1, ""), taken.stderr
+    assert taken.stderr == (
+        f"autotrain-tui: error: the server over {run} did not start: --host 127.0.0.1 "
+        f"--port {port}: cannot listen there (Address already in use)\n"
+    )
+    assert [s["id"] for s in listed(project)] == [pid]
+
     stopped = cli(project, "servers", "stop", pid)
     assert stopped.returncode == 0, stopped.stderr
     assert stopped.stdout == f"stopped server {pid} ({url}, run {run})\n"

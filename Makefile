@@ -26,6 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/recipe_overhead.py
 	$(BIN)/python bench/vision_throughput.py
+	$(BIN)/python bench/serve.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -14,6 +14,9 @@
     autotrain-tui queue [--max-concurrent N] [--gpu-memory-threshold MIB]
     autotrain-tui sweeps [--json]
     autotrain-tui trust [--revoke] [--list] [--file PATH]
+    autotrain-tui serve RUN [--checkpoint best|last] [--host H] [--port N] [--max-batch N]
+                            [--max-wait-ms M] [--queue-size Q] [--trust]
+    autotrain-tui servers [--json] | servers stop ID
 
 A RUN is the name of a run's directory under runs/, any unique part of it, or `latest`.
 `-C DIR` names the project (default the current directory), before or after the
@@ -40,6 +43,7 @@ from autotrain_tui.cli_output import (
     sweep_json,
 )
 from autotrain_tui.cli_parser import PROG, SUBCOMMANDS, UsageError, build_parser
+from autotrain_tui.cli_servers import cmd_serve, cmd_servers
 from autotrain_tui.core import queue, trust
 from autotrain_tui.core.errors import InvalidConfigError, ManagerError, describe_os_error
 from autotrain_tui.core.project import Project
@@ -285,6 +289,8 @@ _COMMANDS = {
     "front": _cmd_front,
     "queue": _cmd_queue,
     "trust": _cmd_trust,
+    "serve": cmd_serve,
+    "servers": cmd_servers,
 }
 
 

@@ -28,6 +28,8 @@ SUBCOMMANDS = (
     "front",
     "queue",
     "trust",
+    "serve",
+    "servers",
 )
 
 
@@ -189,4 +191,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="trust (or with --revoke forget) one code file outside the project, "
         "as it is now (a config's project.custom)",
     )
+    p = sub.add_parser(
+        "serve",
+        parents=[common],
+        help="serve a run over HTTP (FastAPI + uvicorn, in its own process group)",
+    )
+    p.add_argument("run")
+    p.add_argument("--checkpoint", default="auto", choices=["best", "last"])
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    p.add_argument("--port", type=_count(0), default=8000, help="default 8000; 0: any free port")
+    p.add_argument("--max-batch", type=_count(1), default=32, help="samples per forward pass")
+    p.add_argument("--max-wait-ms", type=float, default=5.0, help="how long a batch waits")
+    p.add_argument("--queue-size", type=_count(1), default=256, help="waiting requests; more: 503")
+    p.add_argument("--json", action="store_true")
+    _trust_option(p)
+
+    p = sub.add_parser("servers", parents=[common], help="list servers, or stop one")
+    p.add_argument("action", nargs="?", choices=["stop"], help="stop the server ID")
+    p.add_argument("id", nargs="?", metavar="ID", help="a server's id (its pid) or URL")
+    p.add_argument("--grace", type=float, default=10.0, metavar="S", help="SIGTERM to SIGKILL")
+    p.add_argument("--json", action="store_true")
     return parser

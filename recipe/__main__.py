@@ -1,9 +1,10 @@
-"""Command line of the recipe: `python -m recipe check|train|predict`.
+"""Command line of the recipe: `python -m recipe check|train|predict|export`.
 
     python -m recipe check CONFIG [key.path=value ...]
     python -m recipe train CONFIG [key.path=value ...] [--run-dir DIR | --debug]
     python -m recipe train --resume RUN_DIR
     python -m recipe predict RUN_DIR INPUT [INPUT ...]
+    python -m recipe export RUN_DIR --format onnx|torchscript [--checkpoint best|last] [--out PATH]
     python -m recipe weights CONFIG [key.path=value ...]   (the one command that downloads)
 
 Exit status: 0 ok, 1 training failed, 2 invalid config or command line, 3 stopped,
@@ -56,6 +57,18 @@ def _parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="run a trained model on new inputs")
     predict.add_argument("run_dir", help="a run directory with checkpoints")
     predict.add_argument("inputs", nargs="+", help="files (csv, npy, npz, images) or numbers")
+
+    export = commands.add_parser(
+        "export",
+        help="write the trained model as ONNX or TorchScript (dynamic batch size) with its "
+        "preprocessing spec beside it, verified against PyTorch on a few real inputs",
+    )
+    export.add_argument("run_dir", help="a run directory with checkpoints")
+    export.add_argument("--format", required=True, choices=["onnx", "torchscript"])
+    export.add_argument(
+        "--checkpoint", default="auto", choices=["best", "last"], help="default: best, else last"
+    )
+    export.add_argument("--out", help="the model file to write (default: RUN_DIR/export/model.*)")
 
     weights = commands.add_parser(
         "weights",
@@ -127,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, signal.SIG_IGN)
         return status
+    if args.command == "export":
+        from recipe.export import export
+
+        return export(args.run_dir, args.format, args.checkpoint, args.out)
     from recipe.predict import predict
 
     return predict(args.run_dir, args.inputs)

@@ -102,11 +102,12 @@ class AutotrainApp(LaunchingFlow, RunControl, FileFlows, TrustFlow, PollingFlow)
         Binding("T", "trust", "Trust", show=False),
         Binding("y", "copy_command", "Copy command", show=False),
         Binding("g", "open_traceback", "Go to error", show=False),
+        Binding("w", "serve", "Serve", show=False),
     ]
 
     DASHBOARD_ACTIONS = frozenset(
         {"stop", "kill", "resume", "open_run_config", "clone_run_config"}
-        | {"copy_command", "open_traceback"}
+        | {"copy_command", "open_traceback", "serve"}
         | {"stop_sweep", "resume_sweep"}
         | {"log_scale", "smoothing", "cycle_metric", "search_log"}
     )

@@ -31,6 +31,7 @@ KEYS: tuple[Key, ...] = (
     Key("s", "stop the run (SIGTERM, SIGKILL after the grace period)", "dashboard"),
     Key("k", "kill the run (SIGKILL, asks first)", "dashboard"),
     Key("r", "resume a stopped, failed or lost run", "dashboard"),
+    Key("w", "serve the run over HTTP on a free loopback port (see Serve and export)", "dashboard"),
     Key("S", "stop the run's whole sweep (asks first)", "dashboard"),
     Key("R", "resume the stopped, failed or lost runs of the run's sweep", "dashboard"),
     Key("/ or ctrl+f", "search the log; enter: next match", "log"),

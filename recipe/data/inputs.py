@@ -91,13 +91,22 @@ def load_inputs(
     return apply_preprocess(preprocess, batch), sources
 
 
+def _names_a(path: Path, kind: str) -> bool:
+    """`path.is_file()` / `is_dir()`, but False for text too long to name a file: inline
+    numbers are tried as a path first, and pathlib raises ENAMETOOLONG for 64 of them."""
+    try:
+        return path.is_file() if kind == "file" else path.is_dir()
+    except OSError:
+        return False
+
+
 def _image_paths(item: str) -> list[Path]:
     path = Path(item).expanduser()
-    if path.is_dir():
+    if _names_a(path, "dir"):
         return sorted(
             p for p in path.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
         )
-    if path.is_file():
+    if _names_a(path, "file"):
         return [path]
     raise DataError(f"{item}: no such image file or folder")
 
@@ -122,9 +131,9 @@ def _read_images(item: str, preprocess: dict[str, Any]) -> list[tuple[str, np.nd
     path = Path(item).expanduser()
     size = (int(preprocess["size"][0]), int(preprocess["size"][1]))
     grayscale = bool(preprocess.get("grayscale", False))
-    if path.is_dir():
+    if _names_a(path, "dir"):
         files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
-    elif path.is_file():
+    elif _names_a(path, "file"):
         files = [path]
     else:
         raise DataError(f"{item}: no such image file or folder")
@@ -133,8 +142,8 @@ def _read_images(item: str, preprocess: dict[str, Any]) -> list[tuple[str, np.nd
 
 def _read_tabular(item: str, feature_names: list[str]) -> list[tuple[str, np.ndarray]]:
     path = Path(item).expanduser()
-    if path.suffix.lower() in (".csv", ".tsv", ".txt") or path.is_file():
-        if not path.is_file():
+    if path.suffix.lower() in (".csv", ".tsv", ".txt") or _names_a(path, "file"):
+        if not _names_a(path, "file"):
             raise DataError(f"{item}: no such file")
         with path.open(newline="", encoding="utf-8-sig") as handle:
             try:
@@ -172,7 +181,7 @@ def _read_table(
     fitted transformer exactly as in training."""
     columns: list[str] = preprocess["columns"]
     path = Path(item).expanduser()
-    if not path.is_file():
+    if not _names_a(path, "file"):
         raise DataError(
             f"{item}: no such file; this model takes rows of a CSV file with the columns "
             f"{_shorten(columns)}"

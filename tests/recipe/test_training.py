@@ -89,6 +89,20 @@ def test_console_output_is_readable_in_a_log_file(default_run: Path, project: Pa
     assert len(lines) < 15
 
 
+def test_predict_takes_a_whole_sample_inline(default_run: Path) -> None:
+    """64 inline numbers are longer than a file name may be: they are numbers, not a path
+    that cannot be looked up (an OSError traceback before)."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    inline = " ".join(f"{v:.1f}" for v in digits.data[0])
+    assert len(inline) > 255
+    result = run_recipe(["predict", "runs/default", inline], default_run.parent.parent)
+    assert result.returncode == 0, result.stderr
+    [row] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert row["input"] == inline and row["prediction"] == str(digits.target[0])
+
+
 def test_predict_returns_the_right_classes(default_run: Path, tmp_path: Path) -> None:
     from sklearn.datasets import load_digits
 

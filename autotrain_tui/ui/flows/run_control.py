@@ -68,6 +68,30 @@ class RunControl(AppBase):
         if record is not None:
             self._control(record, "resume")
 
+    def action_serve(self) -> None:
+        record = self._shown_run()
+        if record is not None:
+            self._serve(record)
+
+    @work(group="control", name="serve", exit_on_error=False)
+    async def _serve(self, record: RunRecord) -> None:
+        """An HTTP server over the run, like `autotrain-tui serve RUN --port 0`."""
+        from autotrain_tui.core import servers
+
+        if not await self.ensure_trusted("serving"):
+            return
+        try:
+            server = await asyncio.to_thread(
+                servers.serve_run, self.project, record.id, servers.ServerOptions(port=0)
+            )
+        except ManagerError as error:
+            self.notify(str(error), severity="error", timeout=8)
+            return
+        self.notify(
+            f"serving {record.id} on {server.url} (autotrain-tui servers stop {server.id})",
+            timeout=12,
+        )
+
     @work(group="control", name="run control", exit_on_error=False)
     async def _control(self, record: RunRecord, what: str) -> None:
         from autotrain_tui.ui.screens.confirm import ConfirmScreen

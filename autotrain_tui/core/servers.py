@@ -230,3 +230,21 @@ def stop_server(runs_dir: Path, ref: str, grace_s: float = 10.0) -> ServerRecord
             raise ManagerError(f"server {record.id}: processes {pids} survived SIGKILL")
     _forget(runs_dir / record.run, record.pid)
     return record
+
+
+def serving_lines(runs_dir: Path) -> dict[str, list[str]]:
+    """One line per live server, by run directory name, for the UI: the URL, whether it is
+    ready, and the requests it has served (its /health; loopback, bounded by a timeout)."""
+    lines: dict[str, list[str]] = {}
+    for record in list_servers(runs_dir):
+        answer = health(record)
+        if answer is None:
+            state = "not answering"
+        else:
+            served = answer.get("requests_served")
+            ready = "ready" if answer.get("ready", True) else "loading"
+            state = f"{ready} · {served} requests" if served is not None else ready
+        lines.setdefault(record.run, []).append(
+            f"serving {record.url} · {state} · stop: autotrain-tui servers stop {record.id}"
+        )
+    return lines

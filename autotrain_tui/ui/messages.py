@@ -34,6 +34,14 @@ class RunsRefreshed(Message):
 
 
 @dataclass
+class ServersSeen(Message):
+    """The live model servers (`autotrain-tui serve`), one line each, by run directory name:
+    URL, readiness and requests served, from each server's own /health."""
+
+    lines: dict[str, list[str]]
+
+
+@dataclass
 class QueueStepped(Message):
     """The poller tried to advance the queue: `problem` says why it could not (None: it
     could)."""

@@ -10,10 +10,17 @@ from autotrain_tui.core import servers
 from autotrain_tui.core.groups import group_members
 from autotrain_tui.core.runs import RunStatus
 from autotrain_tui.ui.app import make_app
+from autotrain_tui.ui.widgets.run_header import RunHeader
 from tests.helpers import wait_for
 from tests.recipe.serve_helpers import request
 from tests.ui.fixtures import FixedSampler
 from tests.ui.test_ui_runs import SIZE, launch_with, notices, until
+
+
+def header_text(app: object) -> str:
+    header = app.query_one("#run-header", RunHeader)  # type: ignore[attr-defined]
+    shown = header._shown
+    return shown.plain if shown is not None else ""
 
 
 async def test_w_serves_the_shown_run_on_a_loopback_port(ui_project: Path) -> None:
@@ -35,6 +42,14 @@ async def test_w_serves_the_shown_run_on_a_loopback_port(ui_project: Path) -> No
             "the server's notice",
             s=240,
         )
+        # The dashboard lists the server with its URL and the requests it has served.
+        [server] = servers.list_servers(ui_project / "runs")
+        await until(pilot, lambda: "ready · 0 requests" in header_text(app), "server line", s=60)
+        body = json.dumps({"inputs": [[1.0] * 64]}).encode()
+        status, _ = request("POST", server.url + "/predict", body, "application/json")
+        assert status == 200
+        await until(pilot, lambda: "ready · 1 requests" in header_text(app), "the count", s=30)
+        assert f"serving {server.url}" in header_text(app)
     [server] = servers.list_servers(ui_project / "runs")
     try:
         assert notice == (

@@ -4,6 +4,7 @@ run directories, a fixed clock and a fixed sampler (its GPUs are fakes, labelled
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -43,8 +44,10 @@ def fixed_app(root: Path) -> AutotrainApp:
     return make_app(root, sampler=FixedSampler(), clock=lambda: NOW, poll_s=0.2, sample_s=3600)
 
 
-async def until(pilot: Pilot[object], predicate, what: str) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(200):
+async def until(pilot: Pilot[object], predicate, what: str, s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    """Wait for `predicate` (a wait, not a timing check: `s` only bounds a hang)."""
+    deadline = time.monotonic() + s
+    while time.monotonic() < deadline:
         if predicate():
             return
         await pilot.pause(0.05)
@@ -57,7 +60,9 @@ def test_editor_view(snap_compare, ui_project: Path, size: tuple[int, int]) -> N
 
     async def settle(pilot: Pilot[object]) -> None:
         await app.panes_mounted()
-        await until(pilot, lambda: app.editor.full_check == "ok", "the full check")
+        # The full check is a `recipe check` process (torch, Lightning): ~4 s on a quiet
+        # 2-core machine, 13 s at a load average of 6.
+        await until(pilot, lambda: app.editor.full_check == "ok", "the full check", s=120)
         await until(pilot, lambda: len(app.sidebar.records) == 3, "the runs listed")
         app.editor.text_area.cursor_blink = False  # the cursor shown, whatever the timing
         await pilot.pause(0.2)

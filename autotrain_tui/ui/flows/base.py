@@ -68,6 +68,9 @@ class AppBase(App[int | None]):
         self._default_opened = False
         self._copies_named: set[tuple[str, str]] = set()  # copied run dirs already named
         self._queue_problem: str | None = None  # the last one said, until it clears
+        # Model servers seen by the last poll that looked (by run directory): while any is
+        # up, every poll asks them; otherwise every QUEUE_EVERY polls look for new ones.
+        self._serving: dict[str, list[str]] = {}
         # Where the launch dialog last chose to run (SLURM or here): the next launch, with
         # or without the dialog, runs there too, until the app closes.
         self.launch_on_slurm = False

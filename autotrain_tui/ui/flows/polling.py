@@ -20,6 +20,7 @@ from autotrain_tui.ui.messages import (
     FileChangedOnDisk,
     QueueStepped,
     RunsRefreshed,
+    ServersSeen,
     SystemSampled,
 )
 from autotrain_tui.ui.widgets.sidebar import MAX_RUNS_SHOWN, Sidebar
@@ -100,6 +101,11 @@ class PollingFlow(AppBase):
                 self._summaries = RunSummaries()
             summaries = self._summaries.update(records, first_reads=shown)
             self.post_message(RunsRefreshed(records, summaries, shown, copies))
+            if advance_queue or self._serving:  # every poll while any server is up
+                from autotrain_tui.core.servers import serving_lines
+
+                self._serving = serving_lines(self.project.runs_dir)
+                self.post_message(ServersSeen(self._serving))
             if advance_queue:
                 # After the list is out (a project's first list waits for nothing); what
                 # this starts shows on the next poll. A failed step is retried on a later one.
@@ -142,6 +148,11 @@ class PollingFlow(AppBase):
         shown = self.dashboard.record
         if shown is not None and shown.id in self.records:
             self.dashboard.update_record(self.records[shown.id], now)
+
+    @on(ServersSeen)
+    def _servers_seen(self, message: ServersSeen) -> None:
+        if self.query("#dashboard"):
+            self.dashboard.update_serving(message.lines)
 
     @on(CustomChangedOnDisk)
     def _custom_changed(self) -> None:

@@ -50,6 +50,7 @@ class RunDashboard(Vertical):
         self.record: RunRecord | None = None
         self.history: MetricHistory | None = None
         self.now = 0.0
+        self.serving: dict[str, list[str]] = {}  # model servers' lines, by run directory
         self._chart: LossChart | None = None
 
     def compose(self) -> ComposeResult:
@@ -93,6 +94,12 @@ class RunDashboard(Vertical):
         self.now = now
         self._render_header()
 
+    def update_serving(self, lines: dict[str, list[str]]) -> None:
+        """The model servers' lines (by run directory); the shown run's go in its header."""
+        if lines != self.serving:
+            self.serving = lines
+            self._render_header()
+
     def add_snapshot(self, snapshot: SystemSnapshot) -> None:
         self.query_one(SystemPanel).add_snapshot(snapshot)
 
@@ -101,7 +108,8 @@ class RunDashboard(Vertical):
         # NoMatches from the runs refresh); the next refresh draws it, a poll later.
         headers = self.query(RunHeader)
         if self.record is not None and headers:
-            headers.first().show(self.record, self.history, self.now)
+            serving = self.serving.get(self.record.run_dir.name, [])
+            headers.first().show(self.record, self.history, self.now, serving)
 
     @work(thread=True, exclusive=True, group="run-tail", name="run tail")
     def _tail(self, record: RunRecord) -> None:

@@ -1,8 +1,11 @@
 """The dashboard's header: status, a progress bar with ETA, elapsed time, the best value of
 the monitored metric, and the run's config and overrides; for a SLURM run, a line for its
-job (id, earlier jobs, state and reason, node, time left, requeues)."""
+job (id, earlier jobs, state and reason, node, time left, requeues); a line per model server
+over the run (URL, ready, requests served)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from rich.text import Text
 from textual.widgets import Static
@@ -23,7 +26,12 @@ def progress_bar(fraction: float | None, width: int = BAR_WIDTH) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
-def render_header(record: RunRecord, history: MetricHistory | None, now: float) -> Text:
+def render_header(
+    record: RunRecord,
+    history: MetricHistory | None,
+    now: float,
+    serving: Sequence[str] = (),
+) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"{STATUS_GLYPH[record.status]} {record.status.value}", STATUS_STYLE[record.status])
     if record.stop_requested and record.is_live:
@@ -37,6 +45,8 @@ def render_header(record: RunRecord, history: MetricHistory | None, now: float) 
     slurm = dashboard_line(record)
     if slurm is not None:  # job, state (reason), node, time left, requeues, earlier jobs
         text.append(slurm + "\n", style="blue")
+    for line in serving:  # `autotrain-tui serve` over this run: URL, ready, requests
+        text.append(line + "\n", style="magenta")
     progress = history.progress if history else None
     fraction = progress.fraction if progress else None
     if record.status is RunStatus.COMPLETED:
@@ -80,8 +90,14 @@ class RunHeader(Static):
 
     _shown: Text | None = None
 
-    def show(self, record: RunRecord, history: MetricHistory | None, now: float) -> None:
-        text = render_header(record, history, now)
+    def show(
+        self,
+        record: RunRecord,
+        history: MetricHistory | None,
+        now: float,
+        serving: Sequence[str] = (),
+    ) -> None:
+        text = render_header(record, history, now, serving)
         if text != self._shown:  # most polls change nothing but the clock, often not even it
             # The same number of lines (the usual tick) needs a repaint, not a new layout.
             same_height = self._shown is not None and _lines(self._shown) == _lines(text)

@@ -17,6 +17,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "image_folder": "recipe.data:image_folder",
         "image_manifest": "recipe.data:image_manifest",
         "npz": "recipe.data:npz",
+        "multilabel_manifest": "recipe.data.multilabel:multilabel_manifest",
     },
     "model": {
         "mlp": "recipe.models:MLP",
@@ -58,6 +59,7 @@ BUILTINS: dict[str, dict[str, str]] = {
     "postprocess": {
         "topk": "recipe.postprocess:topk_classes",
         "values": "recipe.postprocess:regression_values",
+        "labels": "recipe.postprocess:multilabel_labels",
     },
 }
 
@@ -71,7 +73,7 @@ INJECTED: dict[str, tuple[str, ...]] = {
     "optimizer": ("params",),
     "scheduler": ("optimizer", "total_steps", "steps_per_epoch", "epochs"),
     "callbacks": (),
-    "postprocess": ("outputs", "class_names", "top_k"),
+    "postprocess": ("outputs", "class_names", "top_k", "threshold", "sources", "out_dir"),
 }
 
 # Keys of a reference the recipe reads itself and does not pass to the target.

@@ -3,7 +3,8 @@
 Loads the run's own copy of custom.py, then its best checkpoint (last if there is no best),
 applies the preprocessing the run recorded in predict.json, runs the model, and hands the
 outputs to the postprocess step named in the config (built-in: class names with top-k
-probabilities, or values).
+probabilities, values, labels above `predict.threshold`, or a mask PNG per image written
+to RUN_DIR/predictions/ with its per-class pixel counts).
 """
 
 from __future__ import annotations
@@ -18,6 +19,14 @@ from recipe.code_snapshot import use_run_code
 from recipe.config import ConfigError
 from recipe.missing_files import MissingFileError
 from recipe.run_dir import BEST_CHECKPOINT, CHECKPOINT_DIR, LAST_CHECKPOINT, PREDICT_FILE
+
+AUTO_POSTPROCESS = {
+    "classification": "topk",
+    "regression": "values",
+    "multilabel": "labels",
+    "segmentation": "mask",
+}
+PREDICTIONS_DIR = "predictions"  # segmentation's mask PNGs, in the run directory
 
 
 def find_checkpoint(run_dir: str) -> str | None:
@@ -82,14 +91,21 @@ def predict(run_dir: str, inputs: list[str], batch_size: int = 256) -> int:
 
     postprocess = config["predict"]["postprocess"]
     if postprocess == "auto":
-        postprocess = "topk" if info["task"] == "classification" else "values"
+        postprocess = AUTO_POSTPROCESS.get(info["task"], "values")
     top_k = int(config["predict"]["top_k"])
     with torch.inference_mode():
         outputs = torch.cat([module(chunk) for chunk in batch.split(batch_size)])
     if info["task"] == "regression":
         outputs = restore_targets(info["preprocess"], outputs)
     results = instantiate(
-        postprocess, "postprocess", outputs, class_names=info.get("class_names"), top_k=top_k
+        postprocess,
+        "postprocess",
+        outputs,
+        class_names=info.get("class_names"),
+        top_k=top_k,
+        threshold=float(config["predict"].get("threshold", 0.5)),
+        sources=sources,
+        out_dir=os.path.join(run_dir, PREDICTIONS_DIR),
     )
     for source, result in zip(sources, results, strict=True):
         row = (

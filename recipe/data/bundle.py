@@ -23,7 +23,10 @@ from torch.utils.data import Dataset, TensorDataset
 from recipe.data.augment import ImageAugment
 from recipe.data.errors import DataError
 
-Task = Literal["classification", "regression"]
+# multilabel and segmentation come from their own builders (recipe.data.multilabel,
+# recipe.data.segmentation), never from `auto`.
+Task = Literal["classification", "regression", "multilabel", "segmentation"]
+ArrayTask = Literal["classification", "regression"]  # what arrays and tables can be
 TaskChoice = Literal["auto", "classification", "regression"]
 
 # An integer target with at most this many distinct values is read as class labels.
@@ -59,7 +62,7 @@ class DataBundle:
     fitted_preprocess: Any = field(default=None, compare=False)
 
 
-def resolve_task(y: np.ndarray, task: str, source: str) -> Task:
+def resolve_task(y: np.ndarray, task: str, source: str) -> ArrayTask:
     """Return the task for targets `y`: `task` itself, or a guess when it is `"auto"`.
 
     The guess is classification when the target is not numeric, or holds whole numbers

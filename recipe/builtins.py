@@ -18,6 +18,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "image_manifest": "recipe.data:image_manifest",
         "npz": "recipe.data:npz",
         "multilabel_manifest": "recipe.data.multilabel:multilabel_manifest",
+        "segmentation_folder": "recipe.data.segmentation:segmentation_folder",
     },
     "model": {
         "mlp": "recipe.models:MLP",
@@ -27,6 +28,10 @@ BUILTINS: dict[str, dict[str, str]] = {
         # name: efficientnet_b0, weights: DEFAULT}`: the libraries' models by name.
         "timm": "recipe.vision.models:timm_model",
         "torchvision": "recipe.vision.models:torchvision_model",
+        # Segmentation (logits (N, classes, H, W)): recipe.vision.segmentation.
+        "unet": "recipe.vision.segmentation:UNet",
+        "lraspp_mobilenet_v3_large": "recipe.vision.segmentation:lraspp_mobilenet_v3_large",
+        "deeplabv3_mobilenet_v3_large": "recipe.vision.segmentation:deeplabv3_mobilenet_v3_large",
     },
     "loss": {
         "cross_entropy": "torch.nn:CrossEntropyLoss",
@@ -36,6 +41,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "l1": "torch.nn:L1Loss",
         "smooth_l1": "torch.nn:SmoothL1Loss",
         "huber": "torch.nn:HuberLoss",
+        "dice_ce": "recipe.losses:DiceCrossEntropy",
     },
     "optimizer": {
         "adamw": "torch.optim:AdamW",
@@ -60,6 +66,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "topk": "recipe.postprocess:topk_classes",
         "values": "recipe.postprocess:regression_values",
         "labels": "recipe.postprocess:multilabel_labels",
+        "mask": "recipe.postprocess:segmentation_masks",
     },
 }
 

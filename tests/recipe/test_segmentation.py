@@ -161,3 +161,19 @@ def test_the_example_trains_a_unet_and_predicts_mask_pngs(project: Path) -> None
         assert row["pixels"] == {c: int((mask == i).sum()) for i, c in enumerate(CLASSES)}
         truth = np.array(Image.open(project / "data/shapes_tasks/masks" / Path(image).name))
         assert (mask == truth).mean() >= 0.8  # pixel accuracy on these training images
+
+
+@pytest.mark.parametrize("name", ["lraspp_mobilenet_v3_large", "deeplabv3_mobilenet_v3_large"])
+def test_torchvision_networks_take_the_classes_and_no_weights_unless_named(
+    name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from recipe.registry import instantiate
+
+    # An empty torch hub: a download would be tried (and fail: no network) if weights or
+    # weights_backbone were left to torchvision's defaults.
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    model = instantiate(name, "model", input_shape=(3, 32, 32), num_outputs=4)
+    model.eval()
+    with torch.no_grad():
+        assert model(torch.zeros(1, 3, 32, 32)).shape == (1, 4, 32, 32)
+    assert not (tmp_path / "torch").exists()

@@ -177,3 +177,47 @@ def test_torchvision_networks_take_the_classes_and_no_weights_unless_named(
     with torch.no_grad():
         assert model(torch.zeros(1, 3, 32, 32)).shape == (1, 4, 32, 32)
     assert not (tmp_path / "torch").exists()
+
+
+@pytest.mark.slow
+def test_a_segmentation_run_stops_on_sigterm_and_resumes_to_completion(project: Path) -> None:
+    import os
+    import signal
+
+    from recipe import EXIT_STOPPED
+    from tests.helpers import start_recipe, wait_for
+
+    write_dataset(project / "data/shapes_tasks", images=80, size=32, seed=5, class_colours=True)
+    args = ["data.size=32", "dataloader.num_workers=0", "--run-dir", "r"]  # 4 steps an epoch
+    process = start_recipe(
+        ["train", "configs/segment_shapes.yaml", "trainer.max_epochs=500", *args], project
+    )
+    run_dir = project / "r"
+    try:
+        wait_for(
+            lambda: (
+                (run_dir / "metrics.jsonl").exists()
+                and any("val/miou" in r.get("metrics", {}) for r in read_metrics(run_dir))
+            ),
+            what="the first validation",
+        )
+        os.killpg(process.pid, signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == EXIT_STOPPED, output
+    records = read_metrics(run_dir)
+    assert records[-1]["event"] == "end" and records[-1]["status"] == "stopped"
+    stopped_at = records[-1]["step"]
+    assert (run_dir / "checkpoints/best.ckpt").is_file()  # by val/miou
+
+    resumed = run_recipe(["train", "--resume", "r", "trainer.max_epochs=4"], project)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr[-3000:]
+    records = read_metrics(run_dir)
+    starts = [r for r in records if r.get("event") == "start"]
+    assert len(starts) == 2 and starts[1]["resumed"] is True and starts[1]["step"] == stopped_at
+    assert starts[1]["task"] == "segmentation"
+    assert records[-1]["status"] == "completed" and records[-1]["step"] == 4 * 4
+    after = records[records.index(starts[1]) + 1 :]
+    assert any("val/miou" in r.get("metrics", {}) for r in after)

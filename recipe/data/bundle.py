@@ -39,8 +39,10 @@ class DataBundle:
 
     Datasets are `TensorDataset(x, y)` (images from files: `recipe.data.image_files`,
     read lazily, same items): `x` is float32 with shape `(N, *input_shape)`,
-    already normalised; `y` is int64 class indices `(N,)` for classification and float32
-    `(N, num_outputs)` for regression.
+    already normalised; `y` is int64 class indices `(N,)` for classification, float32
+    `(N, num_outputs)` for regression, multi-hot float32 `(N, num_outputs)` for multilabel
+    (`recipe.data.multilabel`) and int64 masks `(N, H, W)` for segmentation
+    (`recipe.data.segmentation`, `num_outputs` classes).
     """
 
     train: Dataset[Any]

@@ -34,7 +34,9 @@ Row = tuple[str, Path, list[str]]  # (file:line, image, labels)
 class MultiHotImages(ImageFiles):
     """`ImageFiles` whose target is a multi-hot float vector `(num_classes,)`."""
 
-    def __init__(self, paths: Sequence[Path], targets: np.ndarray, transform: Any, **kw: Any):
+    def __init__(
+        self, paths: Sequence[Path], targets: np.ndarray, transform: Any, **kw: Any
+    ) -> None:
         super().__init__(paths, np.zeros(len(paths)), transform, **kw)
         self.targets = np.asarray(targets, dtype=np.float32)
 

@@ -17,6 +17,8 @@ BUILTINS: dict[str, dict[str, str]] = {
         "image_folder": "recipe.data:image_folder",
         "image_manifest": "recipe.data:image_manifest",
         "npz": "recipe.data:npz",
+        "multilabel_manifest": "recipe.data.multilabel:multilabel_manifest",
+        "segmentation_folder": "recipe.data.segmentation:segmentation_folder",
     },
     "model": {
         "mlp": "recipe.models:MLP",
@@ -26,6 +28,10 @@ BUILTINS: dict[str, dict[str, str]] = {
         # name: efficientnet_b0, weights: DEFAULT}`: the libraries' models by name.
         "timm": "recipe.vision.models:timm_model",
         "torchvision": "recipe.vision.models:torchvision_model",
+        # Segmentation (logits (N, classes, H, W)): recipe.vision.segmentation.
+        "unet": "recipe.vision.segmentation:UNet",
+        "lraspp_mobilenet_v3_large": "recipe.vision.segmentation:lraspp_mobilenet_v3_large",
+        "deeplabv3_mobilenet_v3_large": "recipe.vision.segmentation:deeplabv3_mobilenet_v3_large",
     },
     "loss": {
         "cross_entropy": "torch.nn:CrossEntropyLoss",
@@ -35,6 +41,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "l1": "torch.nn:L1Loss",
         "smooth_l1": "torch.nn:SmoothL1Loss",
         "huber": "torch.nn:HuberLoss",
+        "dice_ce": "recipe.losses:DiceCrossEntropy",
     },
     "optimizer": {
         "adamw": "torch.optim:AdamW",
@@ -58,6 +65,8 @@ BUILTINS: dict[str, dict[str, str]] = {
     "postprocess": {
         "topk": "recipe.postprocess:topk_classes",
         "values": "recipe.postprocess:regression_values",
+        "labels": "recipe.postprocess:multilabel_labels",
+        "mask": "recipe.postprocess:segmentation_masks",
     },
 }
 
@@ -71,7 +80,7 @@ INJECTED: dict[str, tuple[str, ...]] = {
     "optimizer": ("params",),
     "scheduler": ("optimizer", "total_steps", "steps_per_epoch", "epochs"),
     "callbacks": (),
-    "postprocess": ("outputs", "class_names", "top_k"),
+    "postprocess": ("outputs", "class_names", "top_k", "threshold", "sources", "out_dir"),
 }
 
 # Keys of a reference the recipe reads itself and does not pass to the target.

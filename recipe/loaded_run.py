@@ -53,6 +53,16 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
+# The postprocess step `predict.postprocess: auto` means for each task.
+AUTO_POSTPROCESS = {
+    "classification": "topk",
+    "regression": "values",
+    "multilabel": "labels",
+    "segmentation": "mask",
+}
+PREDICTIONS_DIR = "predictions"  # segmentation's mask PNGs, in the run directory
+
+
 @dataclass
 class LoadedRun:
     """A run's model in eval mode with what is needed to read inputs and write results."""
@@ -82,23 +92,29 @@ class LoadedRun:
         with torch.inference_mode():
             return torch.cat([self.module(chunk) for chunk in batch.split(batch_size)])
 
-    def results(self, outputs: Tensor) -> list[Any]:
-        """One result per row, as the configured postprocess step writes it."""
+    def results(self, outputs: Tensor, sources: list[str] | None = None) -> list[Any]:
+        """One result per row, as the configured postprocess step writes it. `sources` names
+        each row (a file path, `row 3`): a step that writes files (segmentation's mask PNGs,
+        into RUN_DIR/predictions/) names them after it."""
         from recipe.data import restore_targets
         from recipe.registry import instantiate
 
         postprocess = self.config["predict"]["postprocess"]
         if postprocess == "auto":
-            postprocess = "topk" if self.task == "classification" else "values"
+            postprocess = AUTO_POSTPROCESS.get(self.task, "values")
         if self.task == "regression":
             outputs = restore_targets(self.preprocess, outputs)
-        top_k = int(self.config["predict"]["top_k"])
+        if sources is None:
+            sources = [f"input-{i}" for i in range(len(outputs))]
         results: list[Any] = instantiate(
             postprocess,
             "postprocess",
             outputs,
             class_names=self.info.get("class_names"),
-            top_k=top_k,
+            top_k=int(self.config["predict"]["top_k"]),
+            threshold=float(self.config["predict"].get("threshold", 0.5)),
+            sources=sources,
+            out_dir=os.path.join(self.run_dir, PREDICTIONS_DIR),
         )
         return results
 

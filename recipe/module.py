@@ -12,7 +12,6 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-import torchmetrics
 from pytorch_lightning.strategies import DDPStrategy, DeepSpeedStrategy, SingleDeviceStrategy
 from torch import Tensor, nn
 
@@ -21,30 +20,9 @@ from recipe.finetune import find_split, parameter_groups, uses_split
 from recipe.lr_finder import default_lr
 from recipe.missing_files import missing_file_error
 from recipe.registry import instantiate, resolve_target
+from recipe.tasks import DEFAULT_LOSS, default_monitor, task_metrics
 
-_DEFAULT_LOSS = {"classification": "cross_entropy", "regression": "mse"}
-
-
-def task_metrics(task: str, num_outputs: int) -> torchmetrics.MetricCollection:
-    """Accuracy and macro F1 for classification; MSE, MAE and R² for regression."""
-    if task == "classification":
-        return torchmetrics.MetricCollection(
-            {
-                "acc": torchmetrics.classification.MulticlassAccuracy(
-                    num_classes=num_outputs, average="micro"
-                ),
-                "f1": torchmetrics.classification.MulticlassF1Score(
-                    num_classes=num_outputs, average="macro"
-                ),
-            }
-        )
-    return torchmetrics.MetricCollection(
-        {
-            "mse": torchmetrics.MeanSquaredError(),
-            "mae": torchmetrics.MeanAbsoluteError(),
-            "r2": torchmetrics.R2Score(),
-        }
-    )
+__all__ = ["RecipeModule", "default_monitor", "task_metrics"]
 
 
 class BatchMean:
@@ -78,11 +56,6 @@ def _is_image_batch(x: Any) -> bool:
     return isinstance(x, Tensor) and x.dim() == 4
 
 
-def default_monitor(task: str) -> tuple[str, str]:
-    """The metric (and direction) that picks the best checkpoint when the config says auto."""
-    return ("val/acc", "max") if task == "classification" else ("val/loss", "min")
-
-
 class RecipeModule(pl.LightningModule):
     """Trains `config["model"]` with `config["loss"]` and `config["optimizer"]`.
 
@@ -109,12 +82,18 @@ class RecipeModule(pl.LightningModule):
             name = ref if isinstance(ref, str) else ref.get("_target_")
             target = resolve_target(name, "model")
             raise missing_file_error(error, f"model '{name}'", ref, target) from None
+        preprocess = data_info.get("preprocess") or {}
+        # Segmentation: unlabelled pixels count for neither loss nor metrics; a loss that
+        # takes `ignore_index` (cross_entropy, dice_ce) gets the data's unless it sets one.
+        self.ignore_index: int | None = preprocess.get("ignore_index")
         loss = config["loss"]
+        extra = {} if self.ignore_index is None else {"ignore_index": self.ignore_index}
         self.loss_fn: nn.Module = instantiate(
-            _DEFAULT_LOSS[self.task] if loss == "auto" else loss, "loss"
+            DEFAULT_LOSS[self.task] if loss == "auto" else loss, "loss", **extra
         )
         self.lr: Any = config["optimizer"].get("lr")  # `auto` until the LR finder sets it
-        self.val_metrics = task_metrics(self.task, self.num_outputs).clone(prefix="val/")
+        metrics = task_metrics(self.task, self.num_outputs, self.ignore_index)
+        self.val_metrics = metrics.clone(prefix="val/")
         self.train_transform: Callable[[Tensor], Tensor] | None = None
         # MixUp / CutMix (DataBundle.batch_mix): mixed inputs, soft targets (B, K), which
         # CrossEntropyLoss takes as class probabilities.
@@ -125,7 +104,6 @@ class RecipeModule(pl.LightningModule):
         self._step_loss = torch.tensor(0.0)
         self._step_lr: float | None = None
         # Regression trained on standardised targets reports its metrics in real units.
-        preprocess = data_info.get("preprocess") or {}
         self._target_scale = _as_tensor(preprocess.get("target_std"))
         self._target_shift = _as_tensor(preprocess.get("target_mean"))
 
@@ -216,8 +194,10 @@ class RecipeModule(pl.LightningModule):
         x, y = batch
         outputs = self(x)
         self._val_loss.add(self._loss(outputs, y), len(x))
-        if self.task == "classification":
+        if self.task in ("classification", "segmentation"):
             self.val_metrics.update(outputs, y)
+        elif self.task == "multilabel":
+            self.val_metrics.update(outputs, y.int())  # torchmetrics: integer targets
         else:
             y = y.to(outputs.dtype).reshape(outputs.shape)
             if self._target_scale is not None and self._target_shift is not None:

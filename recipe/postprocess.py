@@ -33,3 +33,64 @@ def regression_values(outputs: torch.Tensor, **_: Any) -> list[dict[str, Any]]:
     """The predicted value(s) per row."""
     values = outputs.float().reshape(outputs.shape[0], -1).tolist()
     return [{"prediction": row[0] if len(row) == 1 else row} for row in values]
+
+
+def multilabel_labels(
+    outputs: torch.Tensor, class_names: list[str] | None = None, threshold: float = 0.5, **_: Any
+) -> list[dict[str, Any]]:
+    """The labels whose probability (sigmoid) is above `threshold`, most likely first, and
+    every class's probability, per row."""
+    probabilities = torch.sigmoid(outputs.float())
+    names = class_names or [str(i) for i in range(probabilities.shape[-1])]
+    rows = []
+    for row in probabilities.tolist():
+        ranked = sorted(range(len(row)), key=lambda i: -row[i])
+        rows.append(
+            {
+                "labels": [names[i] for i in ranked if row[i] > threshold],
+                "probabilities": {names[i]: round(row[i], 6) for i in range(len(row))},
+            }
+        )
+    return rows
+
+
+def segmentation_masks(
+    outputs: torch.Tensor,
+    class_names: list[str] | None = None,
+    sources: list[str] | None = None,
+    out_dir: str = "predictions",
+    **_: Any,
+) -> list[dict[str, Any]]:
+    """Per image: the predicted mask (argmax over classes) as a PNG of class indices in
+    `out_dir` named after the input (a repeated name gets `_1`, `_2`...), its size
+    `[height, width]` (the model's input size) and the pixel count of each class."""
+    import os
+    from pathlib import Path
+
+    from PIL import Image
+
+    masks = outputs.argmax(dim=1).to(torch.uint8)  # (N, H, W); at most 256 classes
+    names = class_names or [str(i) for i in range(outputs.shape[1])]
+    os.makedirs(out_dir, exist_ok=True)
+    used: set[str] = set()
+    rows = []
+    for index, mask in enumerate(masks):
+        stem = Path(sources[index]).stem if sources else f"mask_{index:04d}"
+        name, n = f"{stem}.png", 0
+        while name in used:
+            n += 1
+            name = f"{stem}_{n}.png"
+        used.add(name)
+        path = os.path.abspath(os.path.join(out_dir, name))
+        partial = f"{path}.partial"
+        Image.fromarray(mask.numpy(), "L").save(partial, "PNG")
+        os.replace(partial, path)  # never a half-written mask under the final name
+        counts = torch.bincount(mask.flatten().long(), minlength=len(names)).tolist()
+        rows.append(
+            {
+                "mask": path,
+                "size": list(mask.shape),
+                "pixels": {names[i]: int(counts[i]) for i in range(len(names))},
+            }
+        )
+    return rows

@@ -3,8 +3,9 @@
 Loads the run's own copy of custom.py, then its best checkpoint (last if there is no best),
 applies the preprocessing the run recorded in predict.json, runs the model, and hands the
 outputs to the postprocess step named in the config (built-in: class names with top-k
-probabilities, or values). The loading is `recipe.loaded_run`'s, shared with `export` and
-the HTTP server, so all three answer alike.
+probabilities, values, labels above `predict.threshold`, or a mask PNG per image written
+to RUN_DIR/predictions/ with its per-class pixel counts). The loading is
+`recipe.loaded_run`'s, shared with `export` and the HTTP server, so all three answer alike.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def predict(run_dir: str, inputs: list[str], batch_size: int = 256) -> int:
     except DataError as exc:
         print(f"predict: {exc}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
-    results = run.results(run.forward(batch, batch_size))
+    results = run.results(run.forward(batch, batch_size), sources)
     for source, result in zip(sources, results, strict=True):
         print(json.dumps(result_row(source, result)))
     return EXIT_OK

@@ -84,6 +84,7 @@ def run_training(
     from recipe.slurm_job import cluster_plugins
     from recipe.speed import plan as speed_plan
     from recipe.speed import probe
+    from recipe.tasks import monitor_mode
 
     silence_known_noise()
 
@@ -139,7 +140,7 @@ def run_training(
     monitor, mode = default_monitor(bundle.task)
     if trainer_cfg["monitor"] != "auto":
         monitor = trainer_cfg["monitor"]
-        mode = "max" if any(k in monitor for k in ("acc", "f1", "r2", "auc")) else "min"
+        mode = monitor_mode(monitor)
     if trainer_cfg["mode"] != "auto":
         mode = trainer_cfg["mode"]
 

@@ -119,8 +119,11 @@ SCHEMA: dict[str, dict[str, Field] | Field] = {
     "predict": {
         "postprocess": Field("auto", REFERENCE,
                              "turns model outputs into results; auto: top-k class names "
-                             "(classification) or values (regression)"),
+                             "(classification), values (regression), labels (multilabel) "
+                             "or mask (segmentation)"),
         "top_k":       Field(3, (int,), "how many classes the built-in postprocess reports"),
+        "threshold":   Field(0.5, (float, int),
+                             "multilabel: a label is predicted when its probability is above"),
     },
     # Where and how a SLURM job runs (`autotrain-tui launch --slurm`); training never reads
     # it. Checked in recipe/config/slurm.py; `slurm_options` gives the values with defaults.

@@ -23,7 +23,10 @@ from torch.utils.data import Dataset, TensorDataset
 from recipe.data.augment import ImageAugment
 from recipe.data.errors import DataError
 
-Task = Literal["classification", "regression"]
+# multilabel and segmentation come from their own builders (recipe.data.multilabel,
+# recipe.data.segmentation), never from `auto`.
+Task = Literal["classification", "regression", "multilabel", "segmentation"]
+ArrayTask = Literal["classification", "regression"]  # what arrays and tables can be
 TaskChoice = Literal["auto", "classification", "regression"]
 
 # An integer target with at most this many distinct values is read as class labels.
@@ -36,8 +39,10 @@ class DataBundle:
 
     Datasets are `TensorDataset(x, y)` (images from files: `recipe.data.image_files`,
     read lazily, same items): `x` is float32 with shape `(N, *input_shape)`,
-    already normalised; `y` is int64 class indices `(N,)` for classification and float32
-    `(N, num_outputs)` for regression.
+    already normalised; `y` is int64 class indices `(N,)` for classification, float32
+    `(N, num_outputs)` for regression, multi-hot float32 `(N, num_outputs)` for multilabel
+    (`recipe.data.multilabel`) and int64 masks `(N, H, W)` for segmentation
+    (`recipe.data.segmentation`, `num_outputs` classes).
     """
 
     train: Dataset[Any]
@@ -59,7 +64,7 @@ class DataBundle:
     fitted_preprocess: Any = field(default=None, compare=False)
 
 
-def resolve_task(y: np.ndarray, task: str, source: str) -> Task:
+def resolve_task(y: np.ndarray, task: str, source: str) -> ArrayTask:
     """Return the task for targets `y`: `task` itself, or a guess when it is `"auto"`.
 
     The guess is classification when the target is not numeric, or holds whole numbers

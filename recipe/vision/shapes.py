@@ -29,15 +29,15 @@ DEFAULT_CLASSES: tuple[str, ...] = SHAPES[:3]
 FORMATS = {"png": "PNG", "jpg": "JPEG"}
 
 
-def _colour(rng: np.random.Generator, away_from: np.ndarray | None = None) -> np.ndarray:
+def colour(rng: np.random.Generator, away_from: np.ndarray | None = None) -> np.ndarray:
     """A random RGB colour, at least a visible distance from `away_from` when given."""
     while True:
-        colour = rng.integers(0, 256, size=3)
-        if away_from is None or np.abs(colour - away_from).sum() >= 180:
-            return colour
+        value = rng.integers(0, 256, size=3)
+        if away_from is None or np.abs(value - away_from).sum() >= 180:
+            return value
 
 
-def _polygon(kind: str, cx: float, cy: float, r: float, angle: float) -> list[tuple[float, float]]:
+def outline(kind: str, cx: float, cy: float, r: float, angle: float) -> list[tuple[float, float]]:
     if kind == "square":
         corners = [angle + math.pi / 4 + k * math.pi / 2 for k in range(4)]
         return [(cx + r * math.cos(a), cy + r * math.sin(a)) for a in corners]
@@ -53,25 +53,30 @@ def _polygon(kind: str, cx: float, cy: float, r: float, angle: float) -> list[tu
     return points
 
 
-def draw_shape(kind: str, size: int, rng: np.random.Generator) -> Image.Image:
-    """One `size` x `size` RGB image of a `kind` shape, every choice drawn from `rng`."""
-    big = 2 * size
-    background = _colour(rng)
-    # A gradient across the image plus per-pixel noise, so no two backgrounds are flat alike.
+def textured_ground(big: int, rng: np.random.Generator) -> tuple[Image.Image, np.ndarray]:
+    """A `big` x `big` RGB background and its base colour: a gradient across the image plus
+    per-pixel noise, so no two backgrounds are flat alike."""
+    background = colour(rng)
     ramp = np.linspace(-1.0, 1.0, big)
     direction = rng.uniform(0, 2 * math.pi)
     gradient = np.cos(direction) * ramp[None, :] + np.sin(direction) * ramp[:, None]
     tint = rng.uniform(-40, 40, size=3)
     ground = background + gradient[..., None] * tint + rng.normal(0, 12, size=(big, big, 3))
-    image = Image.fromarray(np.clip(ground, 0, 255).astype(np.uint8), "RGB")
-    fill = tuple(int(c) for c in _colour(rng, away_from=background))
+    return Image.fromarray(np.clip(ground, 0, 255).astype(np.uint8), "RGB"), background
+
+
+def draw_shape(kind: str, size: int, rng: np.random.Generator) -> Image.Image:
+    """One `size` x `size` RGB image of a `kind` shape, every choice drawn from `rng`."""
+    big = 2 * size
+    image, background = textured_ground(big, rng)
+    fill = tuple(int(c) for c in colour(rng, away_from=background))
     r = rng.uniform(0.18, 0.4) * big
     cx, cy = rng.uniform(r, big - r, size=2)
     pen = ImageDraw.Draw(image)
     if kind == "circle":
         pen.ellipse((cx - r, cy - r, cx + r, cy + r), fill=fill)
     else:
-        pen.polygon(_polygon(kind, cx, cy, r, rng.uniform(0, 2 * math.pi)), fill=fill)
+        pen.polygon(outline(kind, cx, cy, r, rng.uniform(0, 2 * math.pi)), fill=fill)
     return image.resize((size, size), Image.Resampling.LANCZOS)
 
 

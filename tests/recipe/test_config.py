@@ -100,7 +100,10 @@ def test_missing_required_sections() -> None:
 def test_unknown_function_name_offers_close_matches() -> None:
     (found,) = problems(VALID.replace("_target_: mlp", "_target_: mpl"))
     assert found.startswith("c.yaml:7:13: unknown model 'mpl'; did you mean 'mlp'?")
-    assert "built-in: cnn, mlp, resnet, timm, torchvision" in found
+    assert (
+        "built-in: cnn, deeplabv3_mobilenet_v3_large, lraspp_mobilenet_v3_large, mlp, resnet, "
+        "timm, torchvision, unet" in found
+    )
 
 
 def test_names_registered_in_custom_py_are_known_without_importing_it(tmp_path: Path) -> None:

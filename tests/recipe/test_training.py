@@ -133,6 +133,8 @@ def test_predict_returns_the_right_classes(default_run: Path, tmp_path: Path) ->
 PREPARED_ELSEWHERE = {
     "finetune_timm": "test_finetune_examples.py",
     "finetune_torchvision": "test_finetune_examples.py",
+    "multilabel_shapes": "test_multilabel.py",
+    "segment_shapes": "test_segmentation.py",
 }
 
 

@@ -119,6 +119,9 @@ class Steering(pl.Callback):
         self._handled: set[str] = set()
         self._seen_files: set[str] = set()
         self._last_poll = float("-inf")
+        self._last_poll_step = 0
+        self._next_poll_step = 0  # DDP: the step all ranks read control/ at next
+        self._ahead = 1  # DDP: steps between two reads, as last planned
         self._replay: list[dict[str, Any]] = []  # applied after the checkpoint: same steps
         self.stop_at_epoch_end = False
 
@@ -144,15 +147,42 @@ class Steering(pl.Callback):
         while self._replay and self._replay[0]["step"] <= step:
             entry = self._replay.pop(0)
             self._apply(trainer, entry["id"], entry["command"], entry["value"], replay=True)
-        commands: list[dict[str, Any]] = []
-        now = time.monotonic()
-        if trainer.is_global_zero and now - self._last_poll >= self.interval_s:
-            self._last_poll = now
-            commands = self._read_new(trainer)
-        if trainer.world_size > 1:
-            commands = trainer.strategy.broadcast(commands, src=0)
-        for command in commands:
+        for command in self._poll(trainer, step):
             self._apply(trainer, command["id"], command["command"], command["value"])
+
+    def _poll(self, trainer: pl.Trainer, step: int) -> list[dict[str, Any]]:
+        """The commands to apply after this batch: read about every `interval_s`.
+
+        One process: by the clock. Under DDP the ranks must agree without a collective per
+        batch, so each read (one broadcast) also fixes the step of the next one, from the
+        steps per second rank 0 saw since the previous read: half an interval ahead (an epoch
+        boundary's validation can make the next steps slower than the last ones), growing
+        at most 2x a read (a run's first steps are not its typical ones)."""
+        now = time.monotonic()
+        if trainer.world_size == 1:
+            if now - self._last_poll < self.interval_s:
+                return []
+            self._last_poll = now
+            return self._read_new(trainer)
+        if step < self._next_poll_step:
+            return []
+        payload: tuple[list[dict[str, Any]], int] = ([], step + 1)
+        if trainer.is_global_zero:
+            per_step = (now - self._last_poll) / max(1, step - self._last_poll_step)
+            ahead = int(0.5 * self.interval_s / per_step) if per_step > 0 else 1
+            self._ahead = max(1, min(2 * self._ahead, ahead))
+            payload = (self._read_new(trainer), step + self._ahead)
+            self._last_poll, self._last_poll_step = now, step
+        commands, self._next_poll_step = trainer.strategy.broadcast(payload, src=0)
+        return commands
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Commands that came too late are answered, not left waiting: a resume would only
+        call them expired."""
+        if trainer.is_global_zero:
+            for command in self._read_new(trainer):
+                why = "training ended before the next batch boundary"
+                self._ack(trainer, command["id"], REJECTED, why, command=command["command"])
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.stop_at_epoch_end:

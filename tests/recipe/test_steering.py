@@ -176,7 +176,7 @@ def runs() -> list[Run]:
 def test_commands_apply_at_the_next_boundary_and_are_acknowledged(
     project: Path, runs: list[Run]
 ) -> None:
-    run = Run(project, epochs=6, steps=[3, 8])
+    run = Run(project, epochs=6, steps=[3, 8, 46])
     runs.append(run)
     run.parked(3)
     lr = run.send("lr", "x0.1")
@@ -200,7 +200,12 @@ def test_commands_apply_at_the_next_boundary_and_are_acknowledged(
     shorten = run.send("max_epochs", 2)
     run.release(8)
     assert run.ack(shorten)["step"] == 9
+    run.parked(46)  # the last step of the 2 epochs: no batch boundary is left
+    late = run.send("lr", 1e-3)
+    run.release(46)
     code, output = run.finish()
+    assert run.ack(late)["status"] == "rejected"
+    assert run.ack(late)["reason"] == "training ended before the next batch boundary"
     assert code == 0, output
 
     records = read_metrics(run.dir)

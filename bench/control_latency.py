@@ -1,6 +1,6 @@
 """Control-command latency: command written -> acknowledged, while a real run trains.
 
-    python bench/control_latency.py [--commands 30]
+    python bench/control_latency.py [--commands 30] [--ddp]
 
 Launches the tiny digits run through the manager (CPU), then sends `lr=x1` (a change that
 changes nothing, so the run trains the same throughout) at random moments, and prints p50 /
@@ -9,6 +9,7 @@ for the next read of control/):
 - written -> applied: the command's `time` to its ack's `time` (the recipe's side);
 - written -> seen: until `steering.wait_ack`, polling every 0.1 s, returns (what the CLI and
   the UI show). Target: p95 <= 1.5 s.
+`--ddp`: the same on two DDP ranks on CPU, where rank 0 plans each read's successor in steps.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commands", type=int, default=30)
+    parser.add_argument("--ddp", action="store_true", help="two DDP ranks on CPU")
     args = parser.parse_args()
     os.environ.pop("AUTOTRAIN_CONTROL_INTERVAL_S", None)  # the default throttle
     random.seed(0)
@@ -44,7 +46,8 @@ def main() -> int:
         trust.trust_project(root)
         project = Project(root)
         try:
-            record = project.launch("configs/tiny.yaml", ["trainer.max_epochs=100000"])
+            ddp = ["trainer.devices=2", "trainer.strategy=ddp"] if args.ddp else []
+            record = project.launch("configs/tiny.yaml", ["trainer.max_epochs=100000", *ddp])
             deadline = time.monotonic() + 120
             while not metrics_steps(record.run_dir):
                 if time.monotonic() > deadline:
@@ -66,7 +69,8 @@ def main() -> int:
             steps = max(metrics_steps(record.run_dir))
         finally:
             kill_project_processes(root)
-    print(f"control latency, {args.commands} commands while training (step {steps} reached)")
+    where = "2 DDP ranks" if args.ddp else "one process"
+    print(f"control latency, {args.commands} commands while training on {where} (step {steps})")
     print(f"  throttle interval (reads of control/)   {poll_interval():.2f} s")
     for name, values in (
         ("written -> applied (ack)", applied),

@@ -7,8 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from autotrain_tui.core import Project
-from autotrain_tui.core.runs import RunStatus
+import pytest
+
+from autotrain_tui.core import Project, steering
+from autotrain_tui.core.errors import ManagerError
+from autotrain_tui.core.runs import RunRecord, RunStatus, read_run, write_run
 from tests.core.support import metrics_steps, wait_for
 
 
@@ -70,3 +73,50 @@ def test_control_sets_lr_refuses_a_bad_value_and_stops_at_epoch_end(
     assert late.stderr == (
         f"autotrain-tui: error: {record.id} is stopped: only a running run can be steered\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("request_text", "message"),
+    [
+        ("lr=abc", "lr=abc: lr must be a number, not 'abc'"),
+        ("lr=", "lr=: lr needs a value, e.g. lr=3e-4 or lr=x0.5"),
+        ("lr=x0", "lr=x0: the lr factor 0 is outside 0.0001..10000"),
+        ("lr=nan", "lr=nan: lr must be a finite number, not 'nan'"),
+        ("max_epochs=2.5", "max_epochs=2.5: max_epochs must be a whole number, not '2.5'"),
+        ("max_epochs=0", "max_epochs=0: max_epochs must be at least 1, not 0"),
+        ("patience=-1", "patience=-1: patience must be at least 0, not -1"),
+        ("checkpoint=now", "checkpoint=now: checkpoint takes no value (got 'now')"),
+        ("stop", "unknown control command 'stop'; use one of: lr=3e-4 | lr=x0.5 | checkpoint"),
+    ],
+)
+def test_a_bad_request_is_one_line_naming_the_fix(request_text: str, message: str) -> None:
+    with pytest.raises(ManagerError) as caught:
+        steering.parse_request(request_text)
+    assert str(caught.value).startswith(message)
+
+
+def test_requests_parse_to_the_protocols_values() -> None:
+    assert steering.parse_request("lr=3e-4") == ("lr", 3e-4)
+    assert steering.parse_request("LR=X0.5") == ("lr", "x0.5")
+    assert steering.parse_request("stop-epoch") == ("stop", None)
+    assert steering.parse_request("max_epochs=20") == ("max_epochs", 20)
+    assert steering.parse_request("patience=0") == ("patience", 0)
+
+
+@pytest.mark.parametrize(
+    ("status", "pid", "message"),
+    [
+        (RunStatus.QUEUED, None, "r1 is queued: only a running run can be steered"),
+        (RunStatus.RUNNING, None, "r1 is starting; steer it once its recipe runs"),
+    ],
+)
+def test_a_run_without_a_recipe_process_is_not_sent_anything(
+    tmp_path: Path, status: RunStatus, pid: int | None, message: str
+) -> None:
+    """A command older than the recipe's process would be acked `expired`: refuse it now."""
+    run_dir = tmp_path / "r1"
+    run_dir.mkdir()
+    write_run(RunRecord(id="r1", run_dir=run_dir, status=status, pid=pid))
+    with pytest.raises(ManagerError, match=message):
+        steering.send(read_run(run_dir), "lr", 1e-3)
+    assert not (run_dir / "control").exists()

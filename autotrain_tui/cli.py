@@ -7,6 +7,8 @@
     autotrain-tui runs [--json] [--status S] [--sweep ID]
     autotrain-tui logs RUN [-f] [-n N]
     autotrain-tui stop RUN... [--kill] [--grace S] [--no-wait]
+    autotrain-tui control RUN lr=3e-4|lr=x0.5|checkpoint|stop-epoch|max_epochs=N|patience=N
+                          [--json] [--no-wait] [--timeout S]
     autotrain-tui resume RUN [--queue] [--trust]
     autotrain-tui rm RUN...
     autotrain-tui clone RUN NAME
@@ -44,7 +46,7 @@ from autotrain_tui.cli_output import (
 )
 from autotrain_tui.cli_parser import PROG, SUBCOMMANDS, UsageError, build_parser
 from autotrain_tui.cli_servers import cmd_serve, cmd_servers
-from autotrain_tui.core import queue, trust
+from autotrain_tui.core import queue, steering, trust
 from autotrain_tui.core.errors import InvalidConfigError, ManagerError, describe_os_error
 from autotrain_tui.core.project import Project
 from autotrain_tui.core.queue import QueueSettings
@@ -171,6 +173,31 @@ def _report_runs(records: list[RunRecord], as_json: bool) -> int:
     return 0
 
 
+def _cmd_control(project: Project, args: argparse.Namespace) -> int:
+    """Write one command into a running run's control/ and print the recipe's ack."""
+    command, value = steering.parse_request(args.request)
+    record = project.get_run(args.run)
+    command_id = steering.send(record, command, value)
+    ack = None if args.no_wait else steering.wait_ack(record, command_id, args.timeout)
+    if args.json:
+        shown = None if ack is None else {k: v for k, v in vars(ack).items()}
+        emit_json(
+            {"run": record.id, "id": command_id, "command": command, "value": value, "ack": shown}
+        )
+    elif ack is not None:
+        print(f"{record.id}: {ack.describe(command)}")
+    elif args.no_wait:
+        print(f"{record.id}: {command} sent (id {command_id})")
+    if ack is None and not args.no_wait:
+        print(
+            f"{PROG}: no acknowledgement from {record.id} within {args.timeout:g} s; the "
+            f"command stays in control/ (id {command_id})",
+            file=sys.stderr,
+        )
+        return 1
+    return 0 if ack is None or ack.status == "applied" else 1
+
+
 def _cmd_resume(project: Project, args: argparse.Namespace) -> int:
     if bool(args.run) == bool(args.sweep):
         raise UsageError(f"resume needs a RUN or --sweep, not both (see {PROG} resume --help)")
@@ -283,6 +310,7 @@ _COMMANDS = {
     "runs": _cmd_runs,
     "logs": _cmd_logs,
     "stop": _cmd_stop,
+    "control": _cmd_control,
     "resume": _cmd_resume,
     "rm": _cmd_rm,
     "clone": _cmd_clone,

@@ -21,6 +21,7 @@ SUBCOMMANDS = (
     "sweeps",
     "runs",
     "logs",
+    "control",
     "stop",
     "resume",
     "rm",
@@ -143,6 +144,17 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"seconds between SIGTERM and SIGKILL (default {DEFAULT_GRACE_S:g})",
     )
     p.add_argument("--no-wait", action="store_true", help="return once the signal is sent")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("control", parents=[common], help="steer a running run (lr, save, ...)")
+    p.add_argument("run")
+    p.add_argument(
+        "request",
+        metavar="COMMAND",
+        help="lr=3e-4 | lr=x0.5 | checkpoint | stop-epoch | max_epochs=20 | patience=5",
+    )
+    p.add_argument("--no-wait", action="store_true", help="return once the command is written")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="wait for the ack")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("resume", parents=[common], help="continue a run from last.ckpt")

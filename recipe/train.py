@@ -84,6 +84,7 @@ def run_training(
     from recipe.slurm_job import cluster_plugins
     from recipe.speed import plan as speed_plan
     from recipe.speed import probe
+    from recipe.steering import Steering
     from recipe.tasks import monitor_mode
 
     silence_known_noise()
@@ -158,7 +159,8 @@ def run_training(
         auto_insert_metric_name=False,
     )
     stop = GracefulStop(STOP, last_path, checkpoint)
-    callbacks: list[Any] = [checkpoint, ConsoleSummary(), stop]
+    steering = Steering(run_dir, jsonl, STOP, last_path, resumed=ckpt_path is not None)
+    callbacks: list[Any] = [checkpoint, ConsoleSummary(), stop, steering]  # steering: control/
     if trainer_cfg["early_stopping_patience"] is not None:
         callbacks.append(
             EarlyStopping(

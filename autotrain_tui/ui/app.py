@@ -38,6 +38,7 @@ from autotrain_tui.ui.flows.file_flows import DEFAULT_CONFIG, FileFlows
 from autotrain_tui.ui.flows.launching import LaunchingFlow
 from autotrain_tui.ui.flows.polling import FIRST_POLL_RUNS, QUEUE_EVERY, PollingFlow
 from autotrain_tui.ui.flows.run_control import STOP_GRACE_S, RunControl
+from autotrain_tui.ui.flows.steering import SteeringFlow
 from autotrain_tui.ui.flows.trusting import TrustFlow
 from autotrain_tui.ui.terminal import TERMINAL_GONE_EXIT, end_process_later, wait_for_hangup
 from autotrain_tui.ui.widgets.editor import EditorPane
@@ -69,7 +70,7 @@ class MainScreen(Screen[None]):
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
 
-class AutotrainApp(LaunchingFlow, RunControl, FileFlows, TrustFlow, PollingFlow):
+class AutotrainApp(LaunchingFlow, RunControl, SteeringFlow, FileFlows, TrustFlow, PollingFlow):
     """Edit configs, launch runs, watch them."""
 
     CSS_PATH = "app.tcss"
@@ -103,12 +104,16 @@ class AutotrainApp(LaunchingFlow, RunControl, FileFlows, TrustFlow, PollingFlow)
         Binding("y", "copy_command", "Copy command", show=False),
         Binding("g", "open_traceback", "Go to error", show=False),
         Binding("w", "serve", "Serve", show=False),
+        Binding("L", "set_lr", "Set lr", show=False),
+        Binding("E", "extend_epochs", "max_epochs", show=False),
+        Binding("W", "save_now", "Save now", show=False),
     ]
 
     DASHBOARD_ACTIONS = frozenset(
         {"stop", "kill", "resume", "open_run_config", "clone_run_config"}
         | {"copy_command", "open_traceback", "serve"}
         | {"stop_sweep", "resume_sweep"}
+        | {"set_lr", "extend_epochs", "save_now"}
         | {"log_scale", "smoothing", "cycle_metric", "search_log"}
     )
     EDITOR_ACTIONS = frozenset({"save", "next_problem", "new_config"})

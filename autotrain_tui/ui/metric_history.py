@@ -90,6 +90,7 @@ class MetricHistory:
         self.first_step: int | None = None
         self.last_time: float | None = None
         self.end_status: str | None = None
+        self.control_steps: list[int] = []  # where a control command landed (the chart's marks)
         self.version = 0  # bumped on every change: the chart redraws only when it moved
 
     def add(self, events: Iterable[dict[str, Any]]) -> bool:
@@ -112,7 +113,9 @@ class MetricHistory:
         elif kind == "end":
             status = event.get("status")
             self.end_status = str(status) if status is not None else "ended"
-        changed = kind in ("start", "end")
+        elif kind == "control" and isinstance(event.get("step"), int):
+            self.control_steps.append(int(event["step"]))
+        changed = kind in ("start", "end", "control")
         step = event.get("step")
         time = event.get("time")
         if isinstance(step, int | float) and not isinstance(step, bool):

@@ -111,6 +111,7 @@ class LossChart(PlotextPlot):
         self.smoothing_index = 0
         self.drawn_version = -1
         self.draw_count = 0
+        self.marked_steps: list[int] = []  # control commands marked in the last draw
 
     @property
     def smoothing(self) -> float:
@@ -161,6 +162,16 @@ class LossChart(PlotextPlot):
             parts.append(f"smoothing {self.smoothing:g}")
         return " · ".join(parts)
 
+    def _mark_control(self, plotted: list[list[float]]) -> list[int]:
+        """A vertical line at each step a control command (lr, max_epochs…) landed."""
+        xs = [x for series in plotted for x in series]
+        if self.history is None or not xs:
+            return []
+        steps = [s for s in self.history.control_steps if min(xs) <= s <= max(xs)]
+        for step in steps:
+            self.plt.vline(step, "orange")
+        return steps
+
     def render(self) -> RenderResult:
         plt = self.plt
         plt.clear_figure()
@@ -179,6 +190,7 @@ class LossChart(PlotextPlot):
             plt.plot(xs, ys, label=name.replace("/", " "), marker=marker)
             plotted.append(xs)
         set_step_ticks(plt, plotted, self.size.width)
+        self.marked_steps = self._mark_control(plotted)
         title = self.title()
         if self.log_scale and names and positive:
             plt.yscale("log")

@@ -57,6 +57,8 @@ class RunStatus(enum.StrEnum):
     FAILED = "failed"
     STOPPED = "stopped"
     LOST = "lost"
+    # Ended early by its sweep's pruner (successive halving): saved and resumable like a stop.
+    PRUNED = "pruned"
 
     @property
     def is_live(self) -> bool:

@@ -14,6 +14,7 @@ STATUS_GLYPH: dict[RunStatus, str] = {
     RunStatus.FAILED: "✖",
     RunStatus.STOPPED: "■",
     RunStatus.LOST: "?",
+    RunStatus.PRUNED: "✂",
 }
 STATUS_STYLE: dict[RunStatus, str] = {
     RunStatus.QUEUED: "yellow",
@@ -22,6 +23,7 @@ STATUS_STYLE: dict[RunStatus, str] = {
     RunStatus.FAILED: "bold red",
     RunStatus.STOPPED: "magenta",
     RunStatus.LOST: "dim",
+    RunStatus.PRUNED: "dim magenta",
 }
 
 

@@ -39,7 +39,7 @@ def cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
             2,
             "autotrain-tui: error: argument --status: invalid "
             "choice: 'bogus' (choose from 'queued', 'running', 'completed', 'failed', 'stopped', "
-            "'lost') "
+            "'lost', 'pruned') "
             "(see autotrain-tui runs --help)\n",
         ),
         (

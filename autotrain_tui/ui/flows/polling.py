@@ -178,6 +178,7 @@ class PollingFlow(AppBase):
         severity: Any = {
             RunStatus.COMPLETED: "information",
             RunStatus.STOPPED: "warning",
+            RunStatus.PRUNED: "information",
         }.get(record.status, "error")
         detail = f": {record.reason}" if record.reason else ""
         self.notify(f"{record.id} {record.status.value}{detail}", severity=severity, timeout=8)

@@ -46,10 +46,10 @@ from autotrain_tui.cli_output import (
 )
 from autotrain_tui.cli_parser import PROG, SUBCOMMANDS, UsageError, build_parser
 from autotrain_tui.cli_servers import cmd_serve, cmd_servers
-from autotrain_tui.core import queue, steering, trust
+from autotrain_tui.cli_settings import cmd_queue, cmd_trust
+from autotrain_tui.core import steering, trust
 from autotrain_tui.core.errors import InvalidConfigError, ManagerError, describe_os_error
 from autotrain_tui.core.project import Project
-from autotrain_tui.core.queue import QueueSettings
 from autotrain_tui.core.runs import RunRecord, RunStatus
 
 
@@ -228,80 +228,6 @@ def _cmd_front(project: Project, args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_queue(project: Project, args: argparse.Namespace) -> int:
-    settings, problem = queue.read_settings_checked(project.runs_dir)
-    if args.max_concurrent is not None or args.gpu_memory_threshold is not None:
-        settings = QueueSettings(
-            max_concurrent=(
-                args.max_concurrent if args.max_concurrent is not None else settings.max_concurrent
-            ),
-            outside_memory_threshold_mib=(
-                args.gpu_memory_threshold
-                if args.gpu_memory_threshold is not None
-                else settings.outside_memory_threshold_mib
-            ),
-        )
-        project.set_queue_settings(settings)
-        problem = None  # a valid file replaced the bad one
-    else:
-        project.advance_queue()
-    queued = sorted(project.list_runs(RunStatus.QUEUED), key=lambda r: (r.queue_order or 0.0, r.id))
-    gpu_count = project.inventory.gpu_count()
-    limit = settings.concurrency_limit(gpu_count)
-    if args.json:
-        emit_json(
-            {
-                "settings": {
-                    "max_concurrent": settings.max_concurrent,
-                    "effective_max_concurrent": limit,
-                    "outside_memory_threshold_mib": settings.outside_memory_threshold_mib,
-                },
-                "gpu_count": gpu_count,
-                "queued": [run_json(r) for r in queued],
-                "problems": [] if problem is None else [problem],
-            }
-        )
-    else:
-        print(
-            f"max concurrent runs: {limit}"
-            f"{'' if settings.max_concurrent is not None else ' (default)'}; GPUs: {gpu_count}; "
-            f"outside-use threshold: {settings.outside_memory_threshold_mib:g} MiB"
-        )
-        for position, record in enumerate(queued, 1):
-            print(f"{position:>3}. {record.run_dir.name}  ({record.gpus_requested} GPU)")
-    if problem is not None:
-        print(f"{PROG}: warning: {problem}", file=sys.stderr)
-    return 0
-
-
-def _cmd_trust(project: Project | None, args: argparse.Namespace) -> int:
-    if args.list:
-        projects, files = trust.trusted_projects(), trust.trusted_code_files()
-        for path in projects:
-            print(path)
-        for path in files:
-            print(f"{path}  (file)")
-        if not projects and not files:
-            print(f"nothing is trusted yet (see {PROG} trust --help)", file=sys.stderr)
-        return 0
-    if args.file:
-        if args.revoke:
-            found = trust.untrust_code_file(args.file)
-            said = "no longer trusted" if found else "was not trusted"
-            print(f"{said}: {Path(args.file).resolve()}")
-        else:
-            print(f"trusted as it is now: {trust.trust_code_file(args.file)}")
-        return 0
-    assert project is not None
-    if args.revoke:
-        found = trust.untrust_project(project.root)
-        print(f"{'no longer trusted' if found else 'was not trusted'}: {project.root}")
-    else:
-        trust.trust_project(project.root)
-        print(f"trusted: {project.root} (its custom.py and the modules its configs name may run)")
-    return 0
-
-
 _COMMANDS = {
     "check": _cmd_check,
     "launch": _cmd_launch,
@@ -315,8 +241,8 @@ _COMMANDS = {
     "rm": _cmd_rm,
     "clone": _cmd_clone,
     "front": _cmd_front,
-    "queue": _cmd_queue,
-    "trust": _cmd_trust,
+    "queue": cmd_queue,
+    "trust": cmd_trust,
     "serve": cmd_serve,
     "servers": cmd_servers,
 }
@@ -368,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             return _open_ui([args.project])
         if args.command == "trust" and (args.list or args.file):
-            return _cmd_trust(None, args)  # about the user's decisions, not one project
+            return cmd_trust(None, args)  # about the user's decisions, not one project
         project = open_project(args.project)
         return _COMMANDS[args.command](project, args)
     except UsageError as error:

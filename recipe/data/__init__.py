@@ -19,7 +19,6 @@ from recipe.data.bundle import (
     DataBundle,
     Task,
     TaskChoice,
-    apply_normalization,
     from_arrays,
     resolve_task,
     split_indices,
@@ -29,6 +28,7 @@ from recipe.data.file_datasets import csv, npz, read_image
 from recipe.data.image_builders import image_folder, image_manifest
 from recipe.data.inputs import apply_preprocess, load_inputs, restore_targets
 from recipe.data.loaders import EpochPermutation, TensorBatchLoader, make_loader
+from recipe.data.normalization import apply_normalization
 from recipe.data.sklearn_datasets import breast_cancer, diabetes, digits, iris, wine
 
 __all__ = [

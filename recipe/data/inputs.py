@@ -29,9 +29,9 @@ import torch
 from torch import Tensor
 
 from recipe.data import tables
-from recipe.data.bundle import apply_normalization
 from recipe.data.errors import DataError
 from recipe.data.file_datasets import IMAGE_EXTENSIONS, read_image
+from recipe.data.normalization import apply_normalization
 
 
 def apply_preprocess(preprocess: dict[str, Any], x: Tensor) -> Tensor:

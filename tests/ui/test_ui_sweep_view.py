@@ -158,6 +158,13 @@ async def test_sweep_view_refreshes_and_acts_on_the_sweep(ui_project: Path) -> N
             lambda: f"sweep {FIXED_SWEEP} has no stopped, failed or lost run" in notices(app)[-1],
             "R's answer",
         )
+
+        # A damaged sweep.json: one line naming it, said once, not at every refresh.
+        path = sweep_json_path(ui_project / "runs", FIXED_SWEEP)
+        path.write_text('{"metric": "val/acc", "mode": "best"}')
+        await until(pilot, lambda: str(path) in notices(app)[-1], "the file named", 10)
+        await pilot.pause(2.5)  # two more refreshes
+        assert sum(str(path) in n for n in notices(app)) == 1
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, SweepScreen), "closed")
         assert "Sweep " not in screen_text(app)

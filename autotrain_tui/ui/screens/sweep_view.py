@@ -59,6 +59,7 @@ class SweepScreen(Screen[None]):
         self._scanner = TrialScanner()
         self._tails: dict[str, MetricsTail] = {}
         self._loading = False
+        self._error: str | None = None  # said once, not at every refresh
 
     def compose(self) -> ComposeResult:
         with Vertical(id="sweep-view"):
@@ -88,10 +89,13 @@ class SweepScreen(Screen[None]):
                     tail = self._tails[record.id] = MetricsTail(record.metrics_jsonl)
                 events[record.id] = tail.read_events()
         except ManagerError as error:
-            self.app.call_from_thread(self.notify, str(error), severity="error")
+            if str(error) != self._error:
+                self._error = str(error)
+                self.app.call_from_thread(self.notify, self._error, severity="error", timeout=8)
             return
         finally:
             self._loading = False
+        self._error = None
         self.app.call_from_thread(self._apply, table, records, events)
 
     def _apply(

@@ -14,7 +14,7 @@
     autotrain-tui clone RUN NAME
     autotrain-tui front RUN
     autotrain-tui queue [--max-concurrent N] [--gpu-memory-threshold MIB]
-    autotrain-tui sweeps [--json]
+    autotrain-tui sweeps [--json] | sweeps SWEEP [--sort COL] [--desc] [--json]
     autotrain-tui trust [--revoke] [--list] [--file PATH]
     autotrain-tui serve RUN [--checkpoint best|last] [--host H] [--port N] [--max-batch N]
                             [--max-wait-ms M] [--queue-size Q] [--trust]
@@ -47,6 +47,7 @@ from autotrain_tui.cli_output import (
 from autotrain_tui.cli_parser import PROG, SUBCOMMANDS, UsageError, build_parser
 from autotrain_tui.cli_servers import cmd_serve, cmd_servers
 from autotrain_tui.cli_settings import cmd_queue, cmd_trust
+from autotrain_tui.cli_sweeps import cmd_sweep_trials
 from autotrain_tui.core import steering, trust
 from autotrain_tui.core.errors import InvalidConfigError, ManagerError, describe_os_error
 from autotrain_tui.core.project import Project
@@ -93,6 +94,10 @@ def _cmd_sweep(project: Project, args: argparse.Namespace) -> int:
 
 
 def _cmd_sweeps(project: Project, args: argparse.Namespace) -> int:
+    if args.sweep:  # one sweep's trial table
+        return cmd_sweep_trials(project, args)
+    if args.sort:
+        raise UsageError(f"--sort needs a SWEEP (see {PROG} sweeps --help)")
     summaries = project.list_sweeps()
     if args.json:
         emit_json({"sweeps": [sweep_json(s) for s in summaries]})

@@ -119,7 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _trust_option(p)
 
-    p = sub.add_parser("sweeps", parents=[common], help="list sweeps")
+    p = sub.add_parser("sweeps", parents=[common], help="list sweeps, or one sweep's trials")
+    p.add_argument("sweep", nargs="?", help="a sweep (id or prefix): its table of trials")
+    p.add_argument("--sort", metavar="COL", help="order by a column (trial, status, a param, …)")
+    p.add_argument("--desc", action="store_true", help="with --sort: descending")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("runs", parents=[common], help="list runs, newest first")

@@ -78,6 +78,7 @@ def run_training(
     from recipe.data.tables import save_transformer
     from recipe.ddp_local import keep_ddp_on_loopback
     from recipe.finetune import FreezeBackbone, unfreezable
+    from recipe.hparams import SweepHParams
     from recipe.lr_finder import find_lr, report
     from recipe.module import RecipeModule, default_monitor
     from recipe.registry import data_injections, instantiate
@@ -161,6 +162,7 @@ def run_training(
     stop = GracefulStop(STOP, last_path, checkpoint)
     steering = Steering(run_dir, jsonl, STOP, last_path, resumed=ckpt_path is not None)
     callbacks: list[Any] = [checkpoint, ConsoleSummary(), stop, steering]  # steering: control/
+    callbacks.append(SweepHParams(run_dir, checkpoint))  # TensorBoard's HParams, in a sweep
     if trainer_cfg["early_stopping_patience"] is not None:
         callbacks.append(
             EarlyStopping(

@@ -25,3 +25,13 @@ def _private_user_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch) 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
     for name in ("HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "TORCH_HOME"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def search_sweep(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Three real tiny runs rewritten into a search sweep's trials (tests/sweep_trials.py),
+    made once for the whole session; its users only read it."""
+    from tests.sweep_trials import make_search_sweep
+
+    root = tmp_path_factory.mktemp("search-sweep") / "project"
+    return make_search_sweep(root, tmp_path_factory.mktemp("search-sweep-xdg"))

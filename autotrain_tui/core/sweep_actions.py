@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autotrain_tui.core import control, queue
@@ -20,6 +21,7 @@ from autotrain_tui.core.errors import (
     writes_project,
 )
 from autotrain_tui.core.runs import RunRecord, RunStatus, read_run
+from autotrain_tui.core.trials import TrialScanner, TrialTable, trial_table
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,9 @@ class SweepActions:
     """The sweep-wide actions of `Project`, over the run methods it provides."""
 
     if TYPE_CHECKING:  # provided by Project
+
+        @property
+        def runs_dir(self) -> Path: ...
 
         def list_runs(
             self, status: RunStatus | Iterable[RunStatus] | None = None, sweep: str | None = None
@@ -77,6 +82,12 @@ class SweepActions:
     def get_sweep(self, ref: str) -> SweepSummary:
         sweep_id = self.resolve_sweep_id(ref)
         return _summarise(sweep_id, self.list_runs(sweep=sweep_id))
+
+    def sweep_trials(self, ref: str, scanner: TrialScanner | None = None) -> TrialTable:
+        """The trial table of a sweep (id or prefix); pass the same `scanner` again to read
+        only what its runs appended since."""
+        sweep_id = self.resolve_sweep_id(ref)
+        return trial_table(self.runs_dir, sweep_id, self.list_runs(sweep=sweep_id), scanner)
 
     def stop_sweep(
         self,

@@ -94,6 +94,7 @@ class AutotrainApp(LaunchingFlow, RunControl, SteeringFlow, FileFlows, TrustFlow
         Binding("r", "resume", "Resume"),
         Binding("S", "stop_sweep", "Stop sweep", show=False),
         Binding("R", "resume_sweep", "Resume sweep", show=False),
+        Binding("t", "sweep_view", "Sweep trials", show=False),
         Binding("o", "open_run_config", "Open config", show=False),
         Binding("n", "clone_run_config", "Clone", show=False),
         Binding("l", "log_scale", "Log scale", show=False),
@@ -112,7 +113,7 @@ class AutotrainApp(LaunchingFlow, RunControl, SteeringFlow, FileFlows, TrustFlow
     DASHBOARD_ACTIONS = frozenset(
         {"stop", "kill", "resume", "open_run_config", "clone_run_config"}
         | {"copy_command", "open_traceback", "serve"}
-        | {"stop_sweep", "resume_sweep"}
+        | {"stop_sweep", "resume_sweep", "sweep_view"}
         | {"set_lr", "extend_epochs", "save_now"}
         | {"log_scale", "smoothing", "cycle_metric", "search_log"}
     )

@@ -43,6 +43,11 @@ def app_commands(app: AutotrainApp) -> Iterator[SystemCommand]:
             app.action_resume_sweep,
         ),
         (
+            "Sweep trials",
+            "The run's sweep: its trials sorted, best highlighted, curves overlaid (t)",
+            app.action_sweep_view,
+        ),
+        (
             "Search log",
             "Search the run's log; n / N walk the matches (/)",
             app.action_search_log,

@@ -34,6 +34,7 @@ KEYS: tuple[Key, ...] = (
     Key("w", "serve the run over HTTP on a free loopback port (see Serve and export)", "dashboard"),
     Key("S", "stop the run's whole sweep (asks first)", "dashboard"),
     Key("R", "resume the stopped, failed or lost runs of the run's sweep", "dashboard"),
+    Key("t", "the run's sweep: its trials sorted (o, O), curves overlaid", "dashboard"),
     Key("/ or ctrl+f", "search the log; enter: next match", "log"),
     Key("n / N", "next older / newer match; escape ends the search", "log, searching"),
     Key("left / right", "scroll long log lines sideways", "log"),

@@ -114,3 +114,30 @@ def test_compare_view(snap_compare, ui_project: Path, size: tuple[int, int]) -> 
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=size, run_before=settle)
+
+
+def test_sweep_view(snap_compare, ui_project: Path) -> None:
+    from tests.ui.test_ui_sweep_view import fixed_trial_id, write_fixed_sweep
+
+    write_fixed_sweep(ui_project)
+    app = make_app(ui_project, sampler=FixedSampler(), clock=lambda: NOW, poll_s=0.2)
+
+    async def settle(pilot: Pilot[object]) -> None:
+        await app.panes_mounted()
+        await until(pilot, lambda: len(app.sidebar.records) == 4, "the trials listed")
+        app.show_run(app.records[fixed_trial_id(1)])
+        await pilot.press("t")
+        await until(
+            pilot,
+            lambda: (
+                all(
+                    h.end_status or h.progress.step == 80
+                    for h in getattr(app.screen, "histories", {"-": MetricHistory()}).values()
+                )
+                and len(getattr(app.screen, "histories", {})) == 4
+            ),
+            "every trial's metrics read to their end",
+        )
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=settle)

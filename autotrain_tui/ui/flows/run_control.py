@@ -145,6 +145,17 @@ class RunControl(AppBase):
         if record is not None:
             self._sweep_control(record, "resume")
 
+    def action_sweep_view(self) -> None:
+        from autotrain_tui.ui.screens.sweep_view import SweepScreen  # DataTable: not at start
+
+        record = self._shown_run()
+        if record is None:
+            return
+        if record.sweep is None:
+            self.notify(f"{record.id} is not part of a sweep", severity="warning")
+            return
+        self.push_screen(SweepScreen(self.project, record.sweep, record.id))
+
     @work(group="control", name="sweep control", exit_on_error=False)
     async def _sweep_control(self, record: RunRecord, what: str) -> None:
         """Stop (asking first) or resume every run of the shown run's sweep."""

@@ -1,4 +1,4 @@
-"""One metric of several runs overlaid on one plot (for the compare screen)."""
+"""One metric of several runs overlaid on one plot (for the compare and sweep screens)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from autotrain_tui.ui.metric_history import MetricHistory
 from autotrain_tui.ui.widgets.loss_chart import XLABEL_MIN_HEIGHT, downsample, set_step_ticks
 
 PREFERRED = ("val/loss", "train/loss")
+# plotext's own sequence without its gray, which marks a dimmed run (a pruned trial).
+COLORS = ("blue+", "green+", "red+", "cyan+", "magenta+", "yellow", "blue", "green", "red")
+DIMMED = "gray"
 
 
 class CompareChart(PlotextPlot):
@@ -23,10 +26,22 @@ class CompareChart(PlotextPlot):
         self.histories: dict[str, MetricHistory] = {}
         self.metric: str | None = None
         self.log_scale = False
+        self.dimmed: set[str] = set()
+        self.highlighted: str | None = None
 
-    def show(self, records: Sequence[RunRecord], histories: dict[str, MetricHistory]) -> None:
+    def show(
+        self,
+        records: Sequence[RunRecord],
+        histories: dict[str, MetricHistory],
+        *,
+        dimmed: set[str] | None = None,
+        highlighted: str | None = None,
+    ) -> None:
+        """Plot `records`; the `dimmed` ones in gray, the `highlighted` one bold and starred."""
         self.records = list(records)
         self.histories = histories
+        self.dimmed = dimmed or set()
+        self.highlighted = highlighted
         self.refresh()
 
     def names(self) -> list[str]:
@@ -63,7 +78,17 @@ class CompareChart(PlotextPlot):
                     continue
                 xs, ys = downsample(series.steps, series.values, max(8, self.size.width * 2))
                 positive = positive and all(y > 0 for y in ys)
-                plt.plot(xs, ys, label=record.id[-12:], marker="braille" if len(xs) > 1 else "dot")
+                best = record.id == self.highlighted
+                plt.plot(
+                    xs,
+                    ys,
+                    label=("* " if best else "") + record.id[-12:],
+                    marker="braille" if len(xs) > 1 else "dot",
+                    color=DIMMED
+                    if record.id in self.dimmed
+                    else COLORS[len(plotted) % len(COLORS)],
+                    style="bold" if best else None,
+                )
                 plotted.append(xs)
         set_step_ticks(plt, plotted, self.size.width)
         if self.log_scale and positive and metric:

@@ -94,6 +94,13 @@ async def test_panel_shows_newest_steps_and_follows_new_media(ui_project: Path) 
         await pilot.press("i")
         assert media.display
 
+        # Another run with the same file names: its own image, not the cached one.
+        other = write_run(ui_project, "digits-20251125-095000-bbbb", "completed")
+        add_media(other, 100, RED, epoch=9, caption="after retention")  # the same size too
+        await open_run(pilot, app, other.name)
+        await until(pilot, lambda: drawn_colour(app) == RED, "the other run's image")
+        assert "1/1 (newest)" in title(app)
+
 
 async def test_corrupt_png_gets_a_note_and_no_media_no_panel(ui_project: Path) -> None:
     run = media_run(ui_project)

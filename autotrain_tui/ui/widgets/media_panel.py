@@ -193,7 +193,8 @@ class MediaPanel(Vertical):
         cols, rows = self._image_size()
         if cols < 2 or rows < 1:
             return
-        key = (item.file, cols, rows)
+        path = item.path(self.run_dir / "media")
+        key = (str(path), cols, rows)  # the whole path: two runs share file names
         if key == self._drawn:
             return
         if key in self._cache:
@@ -201,7 +202,7 @@ class MediaPanel(Vertical):
             self._apply(key, self._cache[key])
         elif key != self._wanted:
             self._wanted = key
-            self._decode(key, item.path(self.run_dir / "media"))
+            self._decode(key, path)
 
     @work(thread=True, exclusive=True, group="media-decode", name="media decode")
     def _decode(self, key: tuple[str, int, int], path: Path) -> None:
@@ -224,7 +225,8 @@ class MediaPanel(Vertical):
         while len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
         item = self.current
-        if item is not None and message.key[0] == item.file:
+        shown = None if item is None or self.run_dir is None else item.path(self.run_dir / "media")
+        if shown is not None and message.key[0] == str(shown):
             self._apply(message.key, message.result)
         else:
             self._draw()  # the shown image changed meanwhile

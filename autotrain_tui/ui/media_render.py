@@ -57,11 +57,14 @@ def image_protocol(environ: Mapping[str, str]) -> str:
     """How to draw images on this terminal: `AUTOTRAIN_TUI_IMAGES` if set to one of
     PROTOCOLS, else what the terminal says of itself (kitty sets TERM=xterm-kitty, foot and
     mlterm draw Sixel, WezTerm draws Sixel), else half blocks, which every terminal shows.
-    tmux passes none of these through by default: inside it (TMUX set) half blocks."""
+    tmux passes none of these through by default, and over SSH pixels cost too much
+    (bench/media_output.py): there, half blocks unless asked for."""
     chosen = environ.get(PROTOCOL_ENV, "auto").strip().lower()
     if chosen in PROTOCOLS:
         return chosen
-    if environ.get("TMUX"):
+    if environ.get("TMUX") or environ.get("SSH_CONNECTION") or environ.get("SSH_TTY"):
+        # Over SSH one image in pixels is 190-240 KB (35 s at 56 kbit/s), and textual-image
+        # sends it again on every repaint: half blocks unless asked for.
         return "halfblock"
     term = environ.get("TERM", "")
     if term == "xterm-kitty" or environ.get("KITTY_WINDOW_ID"):

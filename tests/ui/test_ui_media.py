@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 
 from autotrain_tui.ui.app import AutotrainApp, make_app
 from autotrain_tui.ui.media_render import PROTOCOL_ENV, image_protocol
+from autotrain_tui.ui.widgets import media_panel
 from autotrain_tui.ui.widgets.media_panel import HalfBlockImage
 from tests.media_files import add_media, append_index, media_name
 from tests.ui.fixtures import NOW, T0, FixedSampler, write_run
@@ -52,9 +54,13 @@ async def open_run(pilot: Pilot[object], app: AutotrainApp, run_id: str) -> None
     await until(pilot, lambda: app.dashboard.history is not None, "the dashboard")
 
 
-async def test_panel_shows_newest_steps_and_follows_new_media(ui_project: Path) -> None:
+async def test_panel_shows_newest_steps_and_follows_new_media(
+    ui_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run = media_run(ui_project)
     app = make_app(ui_project, sampler=FixedSampler(), clock=lambda: NOW, open_default=False)
+    # The throttle first: a new image within REPAINT_S of the last change waits.
+    monkeypatch.setattr(media_panel, "REPAINT_S", 3600.0)
     async with app.run_test(size=SIZE) as pilot:
         await open_run(pilot, app, run.name)
         media = app.dashboard.media
@@ -63,26 +69,26 @@ async def test_panel_shows_newest_steps_and_follows_new_media(ui_project: Path) 
         assert "predictions · step 60 · epoch 5 · 3/3 (newest)" in title(app)
         assert "4 of 4 right" in screen_text(app)
 
+        add_media(run, 80, YELLOW, epoch=7, caption="newest")
+        await until(pilot, lambda: "3/4" in title(app), "the new image counted")
+        assert drawn_colour(app) == BLUE and "step 60" in title(app)  # not redrawn yet
+
         await pilot.press("left_square_bracket")
         await until(pilot, lambda: drawn_colour(app) == GREEN, "the older image")
-        assert "confusion · step 40 · epoch 3 · 2/3" in title(app)
+        assert "confusion · step 40 · epoch 3 · 2/4" in title(app)
         assert "confusion matrix" in screen_text(app)
         for _ in range(3):  # stops at the oldest
             await pilot.press("left_square_bracket")
         await until(pilot, lambda: drawn_colour(app) == RED, "the oldest image")
-        assert "1/3" in title(app) and "3 of 4 right" in title(app)
-
-        # Looking at an old image, a new one only changes the count.
-        add_media(run, 80, YELLOW, epoch=7, caption="newest")
-        await until(pilot, lambda: "1/4" in title(app), "the new image counted")
-        assert drawn_colour(app) == RED
-        for _ in range(3):  # ] past the newest follows it again
+        assert "1/4" in title(app) and "3 of 4 right" in title(app)
+        for _ in range(4):  # ] past the newest follows it again
             await pilot.press("right_square_bracket")
         await until(pilot, lambda: drawn_colour(app) == YELLOW, "the newest image")
         assert "4/4 (newest)" in title(app)
 
-        # Following the newest: a new index line brings its image; a line whose file is
-        # gone (retention) is skipped.
+        # Following the newest, unthrottled: a new index line brings its image; a line
+        # whose file is gone (retention) is skipped.
+        monkeypatch.setattr(media_panel, "REPAINT_S", 0.0)
         add_media(run, 100, GREEN, epoch=9, caption="after retention")
         (run / "media" / media_name("predictions", 20, 0)).unlink()
         await until(pilot, lambda: "step 100" in title(app), "the new newest image")
@@ -167,6 +173,10 @@ def test_image_protocol_from_the_environment() -> None:
     assert image_protocol({"TERM": "foot"}) == "sixel"
     assert image_protocol({"TERM_PROGRAM": "WezTerm"}) == "sixel"
     assert image_protocol({"TERM": "xterm-kitty", "TMUX": "/tmp/t,1,0"}) == "halfblock"
+    assert image_protocol({"TERM": "xterm-kitty", "SSH_CONNECTION": "a 1 b 22"}) == "halfblock"
+    assert image_protocol({"TERM": "foot", "SSH_TTY": "/dev/pts/1", PROTOCOL_ENV: "sixel"}) == (
+        "sixel"
+    )
     assert image_protocol({"TERM": "xterm-kitty", PROTOCOL_ENV: "halfblock"}) == "halfblock"
     assert image_protocol({PROTOCOL_ENV: "Sixel"}) == "sixel"
     assert image_protocol({PROTOCOL_ENV: "bogus", "TERM": "foot"}) == "sixel"

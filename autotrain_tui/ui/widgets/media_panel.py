@@ -39,7 +39,7 @@ from autotrain_tui.ui.media_render import (
     pixel_image,
 )
 
-REPAINT_S = 2.0  # the newest image replaces the shown one at most this often
+REPAINT_S = 10.0  # the newest image replaces the shown one at most this often
 CACHE_SIZE = 16  # decoded images kept (by file and size): a few validations' worth
 
 
@@ -105,6 +105,7 @@ class MediaPanel(Vertical):
 
     def show_run(self, run_dir: Path) -> None:
         """A new run: nothing shown until its tail lists its media."""
+        self._cancel_pending()
         self.run_dir = run_dir
         self.items = []
         self.position = None
@@ -114,25 +115,33 @@ class MediaPanel(Vertical):
 
     def show_items(self, items: list[MediaItem]) -> None:
         """The run's images now listed (oldest first). While following the newest, a new
-        newest image is shown at most every REPAINT_S seconds."""
+        newest image replaces the shown one at most every REPAINT_S seconds: meanwhile the
+        shown one stays, its "n/m" counting the new ones (`]` shows them at once)."""
         current = self.current
         self.items = items
+        files = [item.file for item in items]
         if self.position is not None:
             # Stay on the image being looked at (files vanish only from the old end).
-            files = [item.file for item in items]
             self.position = files.index(current.file) if current and current.file in files else None
-        if self.position is None and items and self._shown_file is not None:
+        if self.position is None:
+            self._cancel_pending()
+        shown = self._shown_file
+        if self.position is None and shown in files and files[-1] != shown:
             wait = self._last_auto + REPAINT_S - time.monotonic()
-            if items[-1].file != self._shown_file and wait > 0:
-                self._update_title()
-                if self._pending is None:
-                    self._pending = self.set_timer(wait, self._apply_pending)
-                return
+            if wait > 0:
+                self.position = files.index(shown)
+                self._pending = self.set_timer(wait, self._follow_newest)
         self._update()
 
-    def _apply_pending(self) -> None:
+    def _follow_newest(self) -> None:
         self._pending = None
+        self.position = None
         self._update()
+
+    def _cancel_pending(self) -> None:
+        if self._pending is not None:
+            self._pending.stop()
+            self._pending = None
 
     @property
     def current(self) -> MediaItem | None:
@@ -146,6 +155,7 @@ class MediaPanel(Vertical):
         """Older (-1) or newer (+1); stepping past the newest follows it again."""
         if not self.items:
             return
+        self._cancel_pending()  # the user chose what to look at
         now = len(self.items) - 1 if self.position is None else self.position
         target = max(0, min(len(self.items) - 1, now + delta))
         self.position = None if target == len(self.items) - 1 else target

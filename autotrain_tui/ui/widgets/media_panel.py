@@ -61,7 +61,13 @@ class HalfBlockImage(Widget):
         width = self.size.width
         if self.blocks is None or y >= len(self.blocks.lines):
             return Strip.blank(width, self.rich_style)
-        return self.blocks.lines[y].extend_cell_length(width, self.rich_style)
+        return self.blocks.lines[y].adjust_cell_length(width, self.rich_style)
+
+    def on_resize(self) -> None:
+        # The title can take another line (a longer caption): the image area changes
+        # without the panel's size changing. Drawn again at the new size.
+        if isinstance(self.parent, MediaPanel):
+            self.parent.call_after_refresh(self.parent.redraw)
 
 
 class MediaPanel(Vertical):
@@ -191,6 +197,10 @@ class MediaPanel(Vertical):
     def on_resize(self) -> None:
         if self.display:
             self.call_after_refresh(self._draw)
+
+    def redraw(self) -> None:
+        """Draw the shown image at the image area's current size (decoded if not cached)."""
+        self._draw()
 
     def _image_size(self) -> tuple[int, int]:
         image = self.query_one("#media-image")

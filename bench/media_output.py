@@ -46,6 +46,7 @@ from terminal_output import (
     rate,
     settle,
     share,
+    show_highlighted_run,
     size_text,
     ui_command,
     wait_for,
@@ -115,11 +116,9 @@ def write_validation(run_dir: Path, step: int, epoch: int) -> None:
 
 
 def open_dashboard(pane: Pane, run_id: str) -> None:
-    """Once the UI settled: focus the runs list (the configs list has focus at start), ready
-    for `d`, which shows the highlighted run's dashboard."""
+    """Once the UI settled, the run's dashboard."""
     settle(pane, [*UI_SETTLED, run_id])
-    pane.keys("Tab")
-    wait_for(pane, "space Mark")
+    show_highlighted_run(pane)
 
 
 def finished(
@@ -133,7 +132,10 @@ def finished(
         for epoch in range(3):
             write_validation(run, (epoch + 1) * 100, epoch)
     with server.pane(ui_command(truecolor), tmp / f"finished-{name}.bin", cwd=project) as pane:
-        open_dashboard(pane, run.name)
+        settle(pane, [*UI_SETTLED, run.name])
+        pane.keys("Tab")  # to the runs list (show_highlighted_run), before the count
+        wait_for(pane, "space Mark")
+        time.sleep(0.5)
         before = pane.bytes_written()
         pane.keys("d")
         wait_for(pane, "loss (train, val)", "completed", *(["(newest)"] if media else []))
@@ -172,7 +174,6 @@ def arriving(
         write_validation(run, 1000, 0)
         with server.pane(ui_command(truecolor), tmp / "arriving.bin", cwd=project) as pane:
             open_dashboard(pane, run.name)
-            pane.keys("d")
             wait_for(pane, "loss (train, val)", "(newest)")
             time.sleep(FIRST_FRAME_WAIT_S)
             writer = threading.Thread(target=validations, args=(run,), daemon=True)

@@ -1,4 +1,4 @@
-"""The run dashboard: header, loss chart, log and system panel for one run.
+"""The run dashboard: header, loss chart, log, media panel and system panel for one run.
 
 The app hands it a record (`show_run`, then `update_record` on every poll); the dashboard
 owns the run's `MetricHistory` and a thread worker that tails `metrics.jsonl` and

@@ -116,7 +116,9 @@ class MediaPanel(Vertical):
         self.items = []
         self.position = None
         self._shown_file = None
-        self.note = ""
+        if self._drawn is not None:  # nothing of the previous run's image stays
+            self._drawn = None
+            self._apply(None, None)
         self._update()
 
     def show_items(self, items: list[MediaItem]) -> None:
@@ -251,7 +253,7 @@ class MediaPanel(Vertical):
         else:
             self._draw()  # the shown image changed meanwhile
 
-    def _apply(self, key: tuple[str, int, int], result: Any) -> None:
+    def _apply(self, key: tuple[str, int, int] | None, result: Any) -> None:
         self._drawn = key
         image = self.query_one("#media-image")
         note = self.query_one("#media-note", Static)

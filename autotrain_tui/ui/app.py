@@ -108,6 +108,9 @@ class AutotrainApp(LaunchingFlow, RunControl, SteeringFlow, FileFlows, TrustFlow
         Binding("L", "set_lr", "Set lr", show=False),
         Binding("E", "extend_epochs", "max_epochs", show=False),
         Binding("W", "save_now", "Save now", show=False),
+        Binding("left_square_bracket", "media_older", "Older image", show=False),
+        Binding("right_square_bracket", "media_newer", "Newer image", show=False),
+        Binding("i", "toggle_media", "Images", show=False),
     ]
 
     DASHBOARD_ACTIONS = frozenset(
@@ -116,6 +119,7 @@ class AutotrainApp(LaunchingFlow, RunControl, SteeringFlow, FileFlows, TrustFlow
         | {"stop_sweep", "resume_sweep", "sweep_view"}
         | {"set_lr", "extend_epochs", "save_now"}
         | {"log_scale", "smoothing", "cycle_metric", "search_log"}
+        | {"media_older", "media_newer", "toggle_media"}
     )
     EDITOR_ACTIONS = frozenset({"save", "next_problem", "new_config"})
     # Need the editor or the dashboard, which are mounted just after the first frame.
@@ -257,6 +261,9 @@ def run(project_dir: Path) -> int:
     except ManagerError as error:
         print(f"autotrain-tui: error: {error}", file=sys.stderr)
         return 1
+    from autotrain_tui.ui.media_render import prepare_pixels
+
+    prepare_pixels()  # asks the terminal before Textual owns it (only for Sixel / Kitty)
     app.run()
     live = app.live_runs()
     if live:

@@ -48,6 +48,8 @@ KEYS: tuple[Key, ...] = (
     Key("l", "chart: log scale on/off", "dashboard"),
     Key("m", "chart: cycle smoothing", "dashboard"),
     Key("v", "chart: cycle the metric shown", "dashboard"),
+    Key("[ / ]", "media panel: older / newer image (] past the newest follows it)", "dashboard"),
+    Key("i", "media panel: show / hide the run's images", "dashboard"),
     Key("c", "compare the marked runs (or the two newest)", "anywhere"),
     Key("escape", "close a dialog or the compare view", "dialogs"),
 )

@@ -15,6 +15,7 @@ from textual.message import Message
 from autotrain_tui.core.runs import RunRecord
 
 if TYPE_CHECKING:
+    from autotrain_tui.core.media import MediaItem
     from autotrain_tui.core.sampler import SystemSnapshot
     from autotrain_tui.ui.editing import CheckedInputs, DiskState
     from autotrain_tui.ui.run_summary import RunSummary
@@ -65,6 +66,15 @@ class MetricsReceived(Message):
 
     run_id: str
     events: list[dict[str, Any]]
+
+
+@dataclass
+class MediaListed(Message):
+    """The dashboard run's `media/` images whose files exist, oldest first (posted when the
+    list changed)."""
+
+    run_id: str
+    items: list[MediaItem]
 
 
 @dataclass

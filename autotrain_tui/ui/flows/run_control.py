@@ -299,6 +299,15 @@ class RunControl(AppBase):
     def action_cycle_metric(self) -> None:
         self.dashboard.chart.cycle_view()
 
+    def action_media_older(self) -> None:
+        self.dashboard.media.step(-1)
+
+    def action_media_newer(self) -> None:
+        self.dashboard.media.step(+1)
+
+    def action_toggle_media(self) -> None:
+        self.dashboard.media.toggle()
+
     def action_compare(self) -> None:
         from autotrain_tui.ui.screens.compare import CompareScreen
 

@@ -1,4 +1,4 @@
-"""The run dashboard: header, loss chart, log and system panel for one run.
+"""The run dashboard: header, loss chart, log, media panel and system panel for one run.
 
 The app hands it a record (`show_run`, then `update_record` on every poll); the dashboard
 owns the run's `MetricHistory` and a thread worker that tails `metrics.jsonl` and
@@ -15,15 +15,17 @@ from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.worker import get_current_worker
 
+from autotrain_tui.core.media import MediaIndex, MediaItem
 from autotrain_tui.core.runs import RunRecord
 from autotrain_tui.core.tail import LineTail, MetricsTail
-from autotrain_tui.ui.messages import LogLinesReceived, MetricsReceived
+from autotrain_tui.ui.messages import LogLinesReceived, MediaListed, MetricsReceived
 from autotrain_tui.ui.metric_history import MetricHistory
 from autotrain_tui.ui.widgets.log_panel import LogPanel
 from autotrain_tui.ui.widgets.log_search import LogSearchBar
+from autotrain_tui.ui.widgets.media_panel import MediaPanel
 from autotrain_tui.ui.widgets.run_header import RunHeader
 from autotrain_tui.ui.widgets.system_panel import SystemPanel
 
@@ -55,10 +57,14 @@ class RunDashboard(Vertical):
 
     def compose(self) -> ComposeResult:
         yield RunHeader("no run selected", id="run-header")
-        yield LogPanel(id="log")
-        bar = LogSearchBar(id="log-search")
-        bar.display = False
-        yield bar
+        # The media panel beside the chart and log (hidden while the run has no media/).
+        with Horizontal(id="run-body"):
+            with Vertical(id="run-main"):
+                yield LogPanel(id="log")
+                bar = LogSearchBar(id="log-search")
+                bar.display = False
+                yield bar
+            yield MediaPanel(id="media")
         yield SystemPanel(id="system")
 
     @property
@@ -68,8 +74,12 @@ class RunDashboard(Vertical):
             from autotrain_tui.ui.widgets.loss_chart import LossChart
 
             self._chart = LossChart(id="chart")
-            self.mount(self._chart, before=self.log_panel)
+            self.query_one("#run-main").mount(self._chart, before=self.log_panel)
         return self._chart
+
+    @property
+    def media(self) -> MediaPanel:
+        return self.query_one(MediaPanel)
 
     @property
     def log_panel(self) -> LogPanel:
@@ -84,6 +94,7 @@ class RunDashboard(Vertical):
         self.log_panel.reset()
         self.search_bar.display = False
         self.query_one(SystemPanel).show_run(record.id)
+        self.media.show_run(record.run_dir)
         self._render_header()
         self._tail(record)
 
@@ -118,6 +129,8 @@ class RunDashboard(Vertical):
         if backlog:
             self.post_message(LogLinesReceived(record.id, backlog))
         metrics = MetricsTail(record.metrics_jsonl)
+        media = MediaIndex(record.run_dir)
+        listed: list[MediaItem] = []
         sleep = POLL_S
         while not worker.is_cancelled:
             events = metrics.read_events()
@@ -126,6 +139,10 @@ class RunDashboard(Vertical):
             lines, skipped = lines_tail.read_newest_lines(LOG_BATCH_MAX)
             if lines:
                 self.post_message(LogLinesReceived(record.id, lines, skipped))
+            items = media.read()
+            if items != listed:
+                listed = items
+                self.post_message(MediaListed(record.id, items))
             if len(events) >= CATCH_UP_EVENTS:
                 continue
             sleep = POLL_S if events or lines else min(IDLE_POLL_S, sleep * 1.5)
@@ -139,6 +156,12 @@ class RunDashboard(Vertical):
         if self.history.add(message.events):
             self.chart.data_changed()
             self._render_header()
+
+    @on(MediaListed)
+    def _media_listed(self, message: MediaListed) -> None:
+        message.stop()
+        if self.record is not None and message.run_id == self.record.id:
+            self.media.show_items(message.items)
 
     # ---- log search ------------------------------------------------------------------------
 

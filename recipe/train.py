@@ -285,9 +285,7 @@ def run_training(
 
     # A stop (or SLURM's requeue warning) that ended the loop; a requeue asked for after the
     # last batch is moot: the run completed.
-    outcome = stop.outcome or (
-        ("pruned" if STOP.pruned else "stopped") if STOP.requested else None
-    )
+    outcome = stop.outcome or (("pruned" if STOP.pruned else "stopped") if STOP.requested else None)
     if outcome is not None:
         if not stop.saved:  # the stop came after the last batch ended
             trainer.save_checkpoint(last_path, weights_only=False)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from autotrain_tui.core import ManagerError
+from autotrain_tui.cli import main
+from autotrain_tui.core import ManagerError, Project
 from autotrain_tui.core.search_space import (
     Param,
     format_value,
@@ -104,3 +105,34 @@ def test_parse_space_errors_name_the_item_and_the_fix(items: list[str], message:
     with pytest.raises(ManagerError) as caught:
         parse_space(items)
     assert str(caught.value) == message
+
+
+def test_cli_search_sweep_mistakes_are_one_line_and_leave_nothing(
+    real_project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = str(real_project.root)
+    cases = [
+        (
+            ["optimizer.lr=uniform(0,1)"],
+            2,
+            "autotrain-tui: error: a search sweep (choice/uniform/loguniform/int) needs "
+            "--trials N\n",
+        ),
+        (
+            ["optimizer.lr=loguniform(0,1)", "--trials", "4"],
+            1,
+            "autotrain-tui: error: optimizer.lr=loguniform(0,1): loguniform needs bounds "
+            "above 0; use uniform(0,1) or a positive low bound\n",
+        ),
+        (
+            ["optimizer.lr=uniform(1e-3,1e-1)", "model.hiddn=[8],[16]", "--trials", "4"],
+            2,  # an invalid config, as for launch
+            "model.hiddn",  # the recipe's check names the key and suggests `hidden`
+        ),
+    ]
+    for items, code, message in cases:
+        assert main(["sweep", "tiny", *items, "-C", root]) == code
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err
+    assert not (real_project.runs_dir / ".sweeps").exists()
+    assert real_project.list_runs() == []

@@ -99,9 +99,7 @@ def _cmd_sweep(project: Project, args: argparse.Namespace) -> int:
 
 def _search_sweep(project: Project, args: argparse.Namespace) -> int:
     if args.trials is None:
-        raise UsageError(
-            "a search sweep (choice/uniform/loguniform/int) needs --trials N"
-        )
+        raise UsageError("a search sweep (choice/uniform/loguniform/int) needs --trials N")
     settings = SweepSettings(
         trials=args.trials,
         concurrency=args.concurrency,

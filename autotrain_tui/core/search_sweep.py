@@ -231,6 +231,15 @@ def create(
     return directory
 
 
+def ids(runs_dir: Path) -> list[str]:
+    """The ids of the search sweeps under runs/.sweeps/."""
+    try:
+        names = os.listdir(runs_dir / SWEEPS_DIR)
+    except OSError:
+        return []
+    return sorted(n for n in names if (runs_dir / SWEEPS_DIR / n / SWEEP_JSON).is_file())
+
+
 def is_search_sweep(runs_dir: Path, sweep_id: str) -> bool:
     return (sweep_dir(runs_dir, sweep_id) / SWEEP_JSON).is_file()
 

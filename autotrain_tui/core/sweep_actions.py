@@ -72,7 +72,8 @@ class SweepActions:
         return summaries
 
     def resolve_sweep_id(self, ref: str) -> str:
-        ids = sorted({s.id for s in self.list_sweeps()})
+        # A search sweep is known from its directory before its first trial exists.
+        ids = sorted({s.id for s in self.list_sweeps()} | set(search_sweep.ids(self.runs_dir)))
         if ref in ids:
             return ref
         matches = [i for i in ids if i.startswith(ref)]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from autotrain_tui.core import Project
 from autotrain_tui.core.runs import RunStatus
 from autotrain_tui.core.supervisor import final_status
 from autotrain_tui.core.sweep_reconcile import (
@@ -77,3 +80,14 @@ def test_the_supervisor_records_a_pruned_exit_as_pruned(
     code: int, stop_requested: bool, status: RunStatus
 ) -> None:
     assert final_status(code, stop_requested) is status
+
+
+def test_a_search_sweep_is_known_before_its_first_trial(tmp_path: Path) -> None:
+    # `stop --sweep ID` right after `sweep --trials`: its directory names it.
+    root = tmp_path / "project"
+    (root / "configs").mkdir(parents=True)
+    directory = root / "runs" / ".sweeps" / "sweep-tiny-1"
+    directory.mkdir(parents=True)
+    (directory / "sweep.json").write_text("{}")
+    (directory / "state.json").write_text('{"stopped_at": 1.0}')  # paused: no driver
+    assert Project(root).resolve_sweep_id("sweep-tiny") == "sweep-tiny-1"

@@ -159,7 +159,8 @@ class Driver:
             for t in trials
         ]
         statuses = {n: r.status for n, r in runs.items()}
-        for number, action in sweep_reconcile.plan(views, statuses).items():
+        paused = bool(search_sweep.read_state(self.directory).get("stopped_at"))
+        for number, action in sweep_reconcile.plan(views, statuses, sweep_stopped=paused).items():
             if action == sweep_reconcile.FOLLOW:
                 self.followers[number] = Follower()
             elif action == sweep_reconcile.LAUNCH:

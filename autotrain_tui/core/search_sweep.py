@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from autotrain_tui.core.atomic import write_json_atomic
+from autotrain_tui.core.atomic import write_atomic, write_json_atomic
 from autotrain_tui.core.errors import ManagerError
 from autotrain_tui.core.runs import RunRecord
 from autotrain_tui.core.search_space import SearchSpace, parse_space
@@ -35,6 +35,7 @@ STUDY_JOURNAL = "study.journal"
 DRIVER_LOCK = "driver.lock"
 DRIVER_JSON = "driver.json"
 DRIVER_LOG = "driver.log"
+CONFIG_YAML = "config.yaml"  # the config as the sweep started: every trial starts from it
 STATE_JSON = "state.json"  # {"stopped_at": t | null, "finished_at": t | null}
 PRUNERS = ("asha", "hyperband", "none")
 _MAXIMISED = ("acc", "f1", "iou", "auc", "map", "dice", "r2", "precision", "recall")
@@ -220,11 +221,17 @@ def ensure_drivers(python: str, recipe_module: str, runs_dir: Path) -> list[str]
 
 
 def create(
-    runs_dir: Path, sweep_id: str, sweep: dict[str, Any], python: str, recipe_module: str
+    runs_dir: Path,
+    sweep_id: str,
+    sweep: dict[str, Any],
+    config_text: str,
+    python: str,
+    recipe_module: str,
 ) -> Path:
     """Write the new sweep's directory and start its driver."""
     directory = sweep_dir(runs_dir, sweep_id)
     directory.mkdir(parents=True, exist_ok=False)
+    write_atomic(directory / CONFIG_YAML, config_text)
     write_json_atomic(directory / SWEEP_JSON, sweep)
     write_json_atomic(directory / STATE_JSON, {"stopped_at": None, "finished_at": None})
     start_driver(python, recipe_module, runs_dir, sweep_id)
@@ -292,7 +299,8 @@ def start(
     )
     if gpus is not None:
         sweep["gpus"] = gpus
-    create(project.runs_dir, sweep_id, sweep, project.python, project.recipe_module)
+    base = project._with_overrides(path, ())  # a trial started later ignores later edits
+    create(project.runs_dir, sweep_id, sweep, base, project.python, project.recipe_module)
     return sweep_id
 
 
@@ -305,8 +313,17 @@ def launch_trial(
 
     slurm = sweep.get("backend") == "slurm"
     overrides = fixed_and_params(sweep.get("overrides") or [], params)
-    path = project._config_path(project.root / str(sweep["config"]))
-    _, text, wanted = project._prepare(path, overrides, sweep.get("gpus"), check=False, slurm=slurm)
+    path = project.root / str(sweep["config"])  # named in run.json; the text is the sweep's
+    base = (sweep_dir(project.runs_dir, str(sweep["id"])) / CONFIG_YAML).read_text("utf-8")
+    text = launcher.apply_overrides(project.recipe_module, base, overrides)
+    project._require_trust("launching", path, [text])
+    wanted = 0
+    if not slurm:
+        count = project.inventory.gpu_count()
+        gpus = sweep.get("gpus")
+        wanted = gpus if isinstance(gpus, int) else launcher.requested_gpus(text, count)
+        if wanted > count:
+            raise ManagerError(f"{path.name} asks for {wanted} GPU(s); this machine has {count}")
     record = launcher.create_run(
         project.root,
         project.runs_dir,

@@ -190,7 +190,7 @@ class Driver:
     def launch(self, number: int, params: dict[str, str]) -> None:
         try:
             search_sweep.launch_trial(self.project, self.sweep, number, params)
-        except ManagerError as error:
+        except (ManagerError, OSError) as error:
             print(f"trial {number}: cannot launch: {error}", flush=True)
             self.study.tell(number, state=TrialState.FAIL)
             return

@@ -58,6 +58,9 @@ def test_asha_sweep_prunes_survives_a_killed_driver_and_a_stop(real_project: Pro
         "max_resource": 3,
     }
     assert sweep["space"]["optimizer.lr"] == "loguniform(0.0001,0.3)"
+    # Trials start from the config as the sweep started, whatever happens to the file.
+    config = project.root / "configs" / "tiny.yaml"
+    config.write_text(config.read_text() + "# edited during the sweep\n")
 
     # SIGKILL the driver once it has launched a few trials; the lock is free at once.
     wait_for(lambda: len(trial_runs(project, sweep_id)) >= 3, what="three trials")
@@ -108,6 +111,7 @@ def test_asha_sweep_prunes_survives_a_killed_driver_and_a_stop(real_project: Pro
             "params": trial.user_attrs["overrides"],
         }
         assert set(record.overrides) >= {"trainer.max_epochs=3"}
+        assert "edited during" not in record.config_yaml.read_text()
     pruned = [r for r in records.values() if r.status is RunStatus.PRUNED]
     completed = [r for r in records.values() if r.status is RunStatus.COMPLETED]
     assert pruned and completed

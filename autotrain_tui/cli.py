@@ -114,7 +114,7 @@ def _search_sweep(project: Project, args: argparse.Namespace) -> int:
         args.config, args.overrides, settings, gpus=args.gpus, slurm=args.slurm
     )
     if args.json:
-        emit_json({"sweep": {"id": sweep_id, "trials": args.trials}})
+        emit_json({"sweep": {**sweep_json(project.get_sweep(sweep_id)), "trials": args.trials}})
     else:
         print(f"{sweep_id}  {args.trials} trials, {args.concurrency} at a time ({args.pruner})")
     return 0

@@ -18,6 +18,7 @@ import optuna
 import psutil
 import pytest
 
+from autotrain_tui.cli import main
 from autotrain_tui.core import Project, RunStatus
 from autotrain_tui.core import search_sweep as ss
 from autotrain_tui.core.queue import QueueSettings
@@ -43,11 +44,16 @@ def trial_runs(project: Project, sweep_id: str) -> dict[int, list]:
 
 
 @pytest.mark.slow
-def test_asha_sweep_prunes_survives_a_killed_driver_and_a_stop(real_project: Project) -> None:
+def test_asha_sweep_prunes_survives_a_killed_driver_and_a_stop(
+    real_project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
     project = real_project
     project.set_queue_settings(QueueSettings(max_concurrent=2))
-    settings = ss.SweepSettings(trials=TRIALS, concurrency=2, metric="val/acc", seed=1)
-    sweep_id = project.search_sweep("tiny", SPACE, settings)
+    flags = ["--trials", str(TRIALS), "--concurrency", "2", "--metric", "val/acc", "--seed", "1"]
+    assert main(["sweep", "tiny", *SPACE, *flags, "--json", "-C", str(project.root)]) == 0
+    printed = json.loads(capsys.readouterr().out)["sweep"]
+    sweep_id = printed["id"]
+    assert printed["trials"] == TRIALS and sweep_id.startswith("sweep-tiny-")
     directory = ss.sweep_dir(project.runs_dir, sweep_id)
     sweep = json.loads((directory / ss.SWEEP_JSON).read_text())
     assert sweep["kind"] == "search" and sweep["mode"] == "max"

@@ -182,7 +182,7 @@ def driver_command(python: str, recipe_module: str, runs_dir: Path, sweep_id: st
     return [
         python,
         "-m",
-        "autotrain_tui.core.search_sweep",  # detaches, then runs core.sweep_driver
+        "autotrain_tui.core.sweep_detach",  # forks at once, then runs core.sweep_driver
         str(runs_dir.resolve()),
         sweep_id,
         "--recipe-module",
@@ -348,20 +348,3 @@ def trial_number(record: RunRecord) -> int | None:
     trial = record.extra.get("trial")
     number = trial.get("number") if isinstance(trial, dict) else None
     return number if isinstance(number, int) and not isinstance(number, bool) else None
-
-
-def _detach_and_drive(argv: list[str]) -> int:
-    """`python -m autotrain_tui.core.search_sweep RUNS_DIR SWEEP_ID [...]`: fork at once (the
-    manager reaps this parent; the child, in the session the manager gave it, carries on
-    alone), then run the driver in the child."""
-    if os.fork() > 0:
-        os._exit(0)
-    from autotrain_tui.core import sweep_driver
-
-    return sweep_driver.main([*argv, "--foreground"])
-
-
-if __name__ == "__main__":
-    import sys
-
-    sys.exit(_detach_and_drive(sys.argv[1:]))

@@ -4,6 +4,7 @@
     autotrain-tui check CONFIG [k=v ...] [--quick] [--trust]
     autotrain-tui launch CONFIG [k=v ...] [--queue] [--gpus N] [--trust]
     autotrain-tui sweep CONFIG k=a,b ... [--trust]
+    autotrain-tui sweep CONFIG k=loguniform(lo,hi) ... --trials N [--concurrency C]
     autotrain-tui runs [--json] [--status S] [--sweep ID]
     autotrain-tui logs RUN [-f] [-n N]
     autotrain-tui stop RUN... [--kill] [--grace S] [--no-wait]
@@ -52,6 +53,8 @@ from autotrain_tui.core import steering, trust
 from autotrain_tui.core.errors import InvalidConfigError, ManagerError, describe_os_error
 from autotrain_tui.core.project import Project
 from autotrain_tui.core.runs import RunRecord, RunStatus
+from autotrain_tui.core.search_space import is_search
+from autotrain_tui.core.search_sweep import SweepSettings
 
 
 def _trust_if_asked(project: Project, args: argparse.Namespace) -> None:
@@ -84,12 +87,37 @@ def _cmd_launch(project: Project, args: argparse.Namespace) -> int:
 
 def _cmd_sweep(project: Project, args: argparse.Namespace) -> int:
     _trust_if_asked(project, args)
+    if args.trials is not None or is_search(args.overrides):
+        return _search_sweep(project, args)
     summary = project.sweep(args.config, args.overrides, gpus=args.gpus, slurm=args.slurm)
     if args.json:
         emit_json({"sweep": sweep_json(summary)})
     else:
         counts = ", ".join(f"{n} {status}" for status, n in summary.counts)
         print(f"{summary.id}  {len(summary.run_ids)} runs ({counts})")
+    return 0
+
+
+def _search_sweep(project: Project, args: argparse.Namespace) -> int:
+    if args.trials is None:
+        raise UsageError("a search sweep (choice/uniform/loguniform/int) needs --trials N")
+    settings = SweepSettings(
+        trials=args.trials,
+        concurrency=args.concurrency,
+        pruner=args.pruner,
+        min_epochs=args.min_epochs,
+        eta=args.eta,
+        metric=args.metric,
+        mode=args.mode,
+        seed=args.seed,
+    )
+    sweep_id = project.search_sweep(
+        args.config, args.overrides, settings, gpus=args.gpus, slurm=args.slurm
+    )
+    if args.json:
+        emit_json({"sweep": {**sweep_json(project.get_sweep(sweep_id)), "trials": args.trials}})
+    else:
+        print(f"{sweep_id}  {args.trials} trials, {args.concurrency} at a time ({args.pruner})")
     return 0
 
 

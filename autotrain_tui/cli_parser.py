@@ -58,6 +58,19 @@ def _count(minimum: int, why: str = "") -> Callable[[str], int]:
     return parse
 
 
+SWEEP_EPILOG = """\
+a grid (every combination):   sweep CONFIG optimizer.lr=1e-3,3e-3 model.hidden=[64],[128]
+a search (--trials N): each item is fixed (k=v) or searched:
+  k=choice(a,b,c)   one of the values (a plain k=a,b is a choice too)
+  k=uniform(lo,hi)  a float;  k=loguniform(lo,hi)  a float, log scale (lo > 0)
+  k=int(lo,hi)      a whole number, both bounds included
+  sweep CONFIG --trials 12 --concurrency 2 optimizer.lr=loguniform(1e-4,1e-1) \\
+        model.dropout=uniform(0,0.5) --metric val/acc
+Optuna's TPE sampler picks the points; the pruner (asha: successive halving over epochs,
+from --min-epochs by a factor --eta; hyperband; none) stops weak trials, which end `pruned`.
+"""
+
+
 def _trust_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--trust",
@@ -111,11 +124,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _trust_option(p)
 
-    p = sub.add_parser("sweep", parents=[common], help="queue a grid of runs (k=a,b ...)")
+    p = sub.add_parser(
+        "sweep",
+        parents=[common],
+        help="queue a grid of runs (k=a,b ...), or search with --trials N",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=SWEEP_EPILOG,
+    )
     p.add_argument("config")
     p.add_argument("overrides", nargs="+", metavar="k=a,b")
     p.add_argument("--gpus", type=_count(0), help="GPUs per run (default: trainer.devices)")
-    p.add_argument("--slurm", action="store_true", help="submit the grid as a SLURM job array")
+    p.add_argument("--slurm", action="store_true", help="submit the runs to SLURM")
+    p.add_argument("--trials", type=_count(1), help="a search sweep of N trials (see below)")
+    p.add_argument("--concurrency", type=_count(1), default=1, help="live trials at most (1)")
+    p.add_argument("--pruner", choices=("asha", "hyperband", "none"), default="asha")
+    p.add_argument("--min-epochs", type=_count(1), default=1, help="first rung, epochs (1)")
+    p.add_argument("--eta", type=_count(2), default=3, help="reduction factor (3)")
+    p.add_argument("--metric", default="val/loss", help="the metric searched (val/loss)")
+    p.add_argument("--mode", choices=("min", "max"), help="default: max for acc/f1/iou…")
+    p.add_argument("--seed", type=_count(0), default=0, help="the sampler's seed (0)")
     p.add_argument("--json", action="store_true")
     _trust_option(p)
 

@@ -8,7 +8,8 @@
     python -m recipe weights CONFIG [key.path=value ...]   (the one command that downloads)
 
 Exit status: 0 ok, 1 training failed, 2 invalid config or command line, 3 stopped,
-4 requeue (under SLURM, after SIGUSR1: checkpoint saved, the batch script requeues the job).
+4 requeue (under SLURM, after SIGUSR1: checkpoint saved, the batch script requeues the job),
+5 pruned (a search sweep's `prune` control command: checkpoint saved).
 """
 
 from __future__ import annotations

@@ -241,7 +241,9 @@ class GracefulStop(pl.Callback):
         self.last_path = last_path
         self.checkpoint = checkpoint
         self.saved = False
-        self.outcome: str | None = None  # "stopped" or "requeued", the same on every rank
+        # "stopped", "pruned" or "requeued", the same on every rank (a prune command is
+        # applied by every rank at the same step).
+        self.outcome: str | None = None
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.request.install()
@@ -260,7 +262,10 @@ class GracefulStop(pl.Callback):
         ):
             return
         stopped = strategy.reduce_boolean_decision(request.requested, all=False)
-        self.outcome = "stopped" if stopped else "requeued"
+        if stopped:
+            self.outcome = "pruned" if request.pruned else "stopped"
+        else:
+            self.outcome = "requeued"
         trainer.save_checkpoint(self.last_path, weights_only=False)  # all of it: exact resume
         self.saved = True
         self.checkpoint.frozen = True

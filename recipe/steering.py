@@ -34,6 +34,7 @@ from recipe.steering_commands import (
     LR,
     MAX_EPOCHS,
     PATIENCE,
+    PRUNE,
     REJECTED,
     STOP,
     CommandError,
@@ -274,7 +275,7 @@ class Steering(pl.Callback):
             self._handled.add(command_id)
             return
         self._ack(trainer, command_id, APPLIED, None, command=command, value=applied)
-        if command in (CHECKPOINT, STOP):
+        if command in (CHECKPOINT, STOP, PRUNE):
             return  # actions, not state: a resume does not repeat them
         entry = {"id": command_id, "command": command, "value": applied, "previous": previous}
         _append(self._path(APPLIED_FILE), {**entry, "step": step, "epoch": epoch})
@@ -288,6 +289,12 @@ class Steering(pl.Callback):
             return None, self.last_path
         if command == STOP:
             self.stop_at_epoch_end = True
+            return None, trainer.current_epoch
+        if command == PRUNE:
+            # GracefulStop saves last.ckpt at the next batch boundary; `train` ends `pruned`.
+            self.stop.pruned = True
+            self.stop.requested = True
+            self.stop.signal_name = "the sweep's pruner"
             return None, trainer.current_epoch
         if command == MAX_EPOCHS:
             running = trainer.current_epoch + 1

@@ -25,7 +25,10 @@ CHECKPOINT = "checkpoint"
 STOP = "stop"  # at the end of the epoch in progress
 MAX_EPOCHS = "max_epochs"
 PATIENCE = "patience"
-COMMANDS = (LR, CHECKPOINT, STOP, MAX_EPOCHS, PATIENCE)
+# A search sweep's pruner ended the trial: stop at the next batch boundary like a stop
+# (last.ckpt saved), but end `pruned` (exit 5), so the manager records the pruner's verdict.
+PRUNE = "prune"
+COMMANDS = (LR, CHECKPOINT, STOP, MAX_EPOCHS, PATIENCE, PRUNE)
 
 LR_MIN = 1e-8
 LR_MAX = 10.0
@@ -88,12 +91,12 @@ def normalize(command: Any, value: Any) -> Any:
     """The value `command` takes, from a JSON value or a command line's text.
 
     lr: a float in LR_MIN..LR_MAX, or a factor "x0.5" (the string kept, the product checked
-    when applied); checkpoint and stop: no value; max_epochs: a whole number >= 1;
+    when applied); checkpoint, stop and prune: no value; max_epochs: a whole number >= 1;
     patience: a whole number >= 0.
     """
     if command not in COMMANDS:
         raise CommandError(f"unknown command {command!r}; the commands are {', '.join(COMMANDS)}")
-    if command in (CHECKPOINT, STOP):
+    if command in (CHECKPOINT, STOP, PRUNE):
         if value not in (None, ""):
             raise CommandError(f"{command} takes no value (got {value!r})")
         return None

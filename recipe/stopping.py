@@ -26,6 +26,7 @@ class StopRequest:
         self.requested = False
         self.requeue = False  # SIGUSR1 under SLURM: checkpoint, exit EXIT_REQUEUE
         self.signal_name = ""
+        self.pruned = False  # the stop is a sweep's pruner's (`prune` command): end `pruned`
         self.pid = os.getpid()
 
     def install(self) -> None:

@@ -14,7 +14,14 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from recipe import EXIT_CONFIG_ERROR, EXIT_FAILED, EXIT_OK, EXIT_REQUEUE, EXIT_STOPPED
+from recipe import (
+    EXIT_CONFIG_ERROR,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PRUNED,
+    EXIT_REQUEUE,
+    EXIT_STOPPED,
+)
 from recipe.checking import check_grid, print_problems, validate
 from recipe.code_snapshot import run_code, snapshot_code, use_run_code
 from recipe.config import ConfigError, Position, Problem, ValidatedConfig
@@ -280,15 +287,15 @@ def run_training(
 
     # A stop (or SLURM's requeue warning) that ended the loop; a requeue asked for after the
     # last batch is moot: the run completed.
-    outcome = stop.outcome or ("stopped" if STOP.requested else None)
+    outcome = stop.outcome or (("pruned" if STOP.pruned else "stopped") if STOP.requested else None)
     if outcome is not None:
         if not stop.saved:  # the stop came after the last batch ended
             trainer.save_checkpoint(last_path, weights_only=False)
-        code = EXIT_STOPPED if outcome == "stopped" else EXIT_REQUEUE
+        code = _EXIT_BY_OUTCOME[outcome]
         step = trainer.global_step
         jsonl.log_event("end", step, trainer.current_epoch, status=outcome, exit_code=code)
         if trainer.is_global_zero:  # under DDP, rank 0 saved it
-            why = f"stopped by {STOP.signal_name}" if code == EXIT_STOPPED else "requeueing"
+            why = "requeueing" if code == EXIT_REQUEUE else f"{outcome} by {STOP.signal_name}"
             print(f"{why}; checkpoint saved at step {step}", flush=True)
         return code
     jsonl.log_event(
@@ -301,6 +308,8 @@ def run_training(
 
 
 _STATUS = {EXIT_OK: "completed", EXIT_STOPPED: "stopped", EXIT_REQUEUE: "requeued"}  # else failed
+_STATUS[EXIT_PRUNED] = "pruned"
+_EXIT_BY_OUTCOME = {"stopped": EXIT_STOPPED, "pruned": EXIT_PRUNED, "requeued": EXIT_REQUEUE}
 
 
 def train(request: TrainRequest) -> int:

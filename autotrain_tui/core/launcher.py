@@ -189,8 +189,10 @@ def create_run(
     gpus_requested: int,
     sweep: str | None = None,
     backend: str = "local",
+    trial: dict[str, Any] | None = None,
 ) -> RunRecord:
-    """Create `runs/<run-id>/` with `config.yaml` and a `queued` `run.json`.
+    """Create `runs/<run-id>/` with `config.yaml` and a `queued` `run.json` (with `trial`,
+    a search sweep's `{"number", "params"}`: docs/run-directory.md).
 
     A `backend="slurm"` run waits for its submission, never for the local queue."""
     runs_dir.mkdir(parents=True, exist_ok=True)
@@ -235,6 +237,7 @@ def create_run(
             created_at=now,
             queue_order=now,
             backend=backend,
+            extra={"trial": trial} if trial is not None else {},
         )
         with run_lock(run_dir):
             write_run(record)

@@ -2,7 +2,7 @@
 
 The supervisor writes the final status, but it can die first (SIGKILL, OOM killer, a
 reboot). The run directory still says what happened: the recipe's last act is an end event in
-`metrics.jsonl` (`{"event": "end", "status": "completed" | "stopped" | "failed"}`, with
+`metrics.jsonl` (`{"event": "end", "status": "completed" | "stopped" | "pruned" | "failed"}`, with
 `"exit_code"` from recipe versions that write it), and a stop asked for is in `run.json`
 (`stop_requested`). `outcome_of` turns that evidence into the status a manager records
 instead of `lost`; `lost` is left for a run that really gave no sign of how it ended.
@@ -22,8 +22,9 @@ from autotrain_tui.core.runs import METRICS_JSONL, RunRecord, RunStatus
 _TAIL_BYTES = 64 * 1024
 # Exit codes of `python -m recipe train` (docs/run-directory.md), for end events that
 # carry none: a completed run exited 0, a stopped one 3.
-_EXIT_BY_STATUS = {RunStatus.COMPLETED: 0, RunStatus.STOPPED: 3}
+_EXIT_BY_STATUS = {RunStatus.COMPLETED: 0, RunStatus.STOPPED: 3, RunStatus.PRUNED: 5}
 _END_STATUSES = {"completed": RunStatus.COMPLETED, "stopped": RunStatus.STOPPED}
+_END_STATUSES["pruned"] = RunStatus.PRUNED
 _END_STATUSES["failed"] = RunStatus.FAILED
 _LOST_REASON = "the run's processes are gone and nothing recorded why"
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from autotrain_tui.core import control, launcher, queue
+from autotrain_tui.core import control, launcher, queue, search_sweep
 from autotrain_tui.core.config_gate import ConfigGate
 from autotrain_tui.core.errors import (
     ManagerError,
@@ -93,6 +93,9 @@ class Project(ConfigGate, SweepActions, RunFileActions):
         """`list_runs`, and beside the records a problem line for every entry of `runs/` that
         could not be listed as it should (damaged run.json, duplicate ids, links), so a
         caller can show what is wrong instead of silently showing less."""
+        # A search sweep whose driver died (no lock holder) gets a new one: a stat and a lock
+        # probe per unfinished sweep, no optuna here.
+        search_sweep.ensure_drivers(self.python, self.recipe_module, self.runs_dir)
         listing = scan_runs(self.runs_dir, cache=self._run_cache)
         records = listing.records
         if status is not None:

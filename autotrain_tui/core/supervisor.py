@@ -53,6 +53,7 @@ from autotrain_tui.core.runs import (
 
 DEFAULT_GRACE_S = 30.0
 EXIT_COMPLETED, EXIT_FAILED, EXIT_INVALID_CONFIG, EXIT_STOPPED = 0, 1, 2, 3
+EXIT_PRUNED = 5  # a search sweep's pruner stopped it (checkpoint saved)
 EXIT_GATE_CLOSED, EXIT_CANNOT_START = 125, 127
 # Space set aside at start (SUPERVISOR_RESERVE), so the end can be recorded on a full disk.
 RESERVE_BYTES = 256 * 1024
@@ -92,6 +93,8 @@ def final_status(returncode: int, stop_requested: bool) -> RunStatus:
         return RunStatus.COMPLETED
     if returncode == EXIT_STOPPED:
         return RunStatus.STOPPED
+    if returncode == EXIT_PRUNED:
+        return RunStatus.PRUNED
     if returncode < 0:
         return RunStatus.STOPPED if stop_requested else RunStatus.FAILED
     return RunStatus.FAILED

@@ -7,13 +7,14 @@ run.json); they live apart so the facade stays readable. Expanding a grid into r
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from autotrain_tui.core import control, queue
+from autotrain_tui.core import control, queue, search_sweep
 from autotrain_tui.core.errors import (
     AmbiguousRunError,
     ManagerError,
@@ -46,6 +47,9 @@ class SweepActions:
         @property
         def runs_dir(self) -> Path: ...
 
+        python: str
+        recipe_module: str
+
         def list_runs(
             self, status: RunStatus | Iterable[RunStatus] | None = None, sweep: str | None = None
         ) -> list[RunRecord]: ...
@@ -69,7 +73,8 @@ class SweepActions:
         return summaries
 
     def resolve_sweep_id(self, ref: str) -> str:
-        ids = sorted({s.id for s in self.list_sweeps()})
+        # A search sweep is known from its directory before its first trial exists.
+        ids = sorted({s.id for s in self.list_sweeps()} | set(search_sweep.ids(self.runs_dir)))
         if ref in ids:
             return ref
         matches = [i for i in ids if i.startswith(ref)]
@@ -99,6 +104,11 @@ class SweepActions:
     ) -> list[RunRecord]:
         """Stop (or kill) every live run of a sweep; queued ones first, so none starts."""
         sweep_id = self.resolve_sweep_id(ref)
+        if search_sweep.is_search_sweep(self.runs_dir, sweep_id):
+            # Its driver asks no more and exits; once it has, no trial can appear behind us.
+            directory = search_sweep.sweep_dir(self.runs_dir, sweep_id)
+            search_sweep.write_state(directory, stopped_at=time.time())
+            search_sweep.wait_for_driver_exit(directory)
         runs = self.list_runs(sweep=sweep_id)
         ordered = [r for r in runs if r.status is RunStatus.QUEUED] + [
             r for r in runs if r.status is RunStatus.RUNNING
@@ -115,20 +125,51 @@ class SweepActions:
     def resume_sweep(self, ref: str) -> list[RunRecord]:
         """Resume every stopped, failed or lost run of a sweep (through the queue)."""
         sweep_id = self.resolve_sweep_id(ref)
+        search = search_sweep.is_search_sweep(self.runs_dir, sweep_id)
+        # A search sweep's failed and lost trials are told to its study already: only the
+        # trials its stop paused go on (one stopped before its first checkpoint has nothing
+        # to resume: the driver tells the study it failed).
+        wanted = (
+            (RunStatus.STOPPED,)
+            if search
+            else (RunStatus.STOPPED, RunStatus.FAILED, RunStatus.LOST)
+        )
         resumed = []
         runs = sorted(self.list_runs(sweep=sweep_id), key=queue.queue_sort_key)
         for record in runs:
-            if record.status in (RunStatus.STOPPED, RunStatus.FAILED, RunStatus.LOST):
+            if record.status in wanted:
                 self._require_resume_trust(record)
         for record in runs:
-            if record.status not in (RunStatus.STOPPED, RunStatus.FAILED, RunStatus.LOST):
+            if record.status not in wanted:
                 continue
             if record.backend == "slurm":  # a new job each, submitted now
                 resumed.append(self.resume(record.id))
+            elif search and record.started_at is not None and not record.last_checkpoint.is_file():
+                continue
             else:
                 resumed.append(self._requeue_for_resume(record))
         self.advance_queue()
+        directory = search_sweep.sweep_dir(self.runs_dir, sweep_id)
+        if search:  # its driver carries on
+            search_sweep.write_state(directory, stopped_at=None)
+            if search_sweep.needs_driver(directory):
+                search_sweep.start_driver(self.python, self.recipe_module, self.runs_dir, sweep_id)
         return [read_run(r.run_dir) for r in resumed]
+
+    @writes_project
+    def search_sweep(
+        self,
+        config: Path | str,
+        overrides: Sequence[str],
+        settings: search_sweep.SweepSettings,
+        *,
+        gpus: int | None = None,
+        slurm: bool = False,
+    ) -> str:
+        """Start a search sweep (`sweep CONFIG --trials N`): its driver asks Optuna for points,
+        runs them and prunes the weak ones (core.sweep_driver). Returns the sweep's id."""
+        project: Any = self
+        return search_sweep.start(project, config, overrides, settings, gpus=gpus, slurm=slurm)
 
 
 def _summarise(sweep_id: str, runs: Sequence[RunRecord]) -> SweepSummary:

@@ -97,6 +97,7 @@ def kill_project_processes(root: Path) -> None:
     directory.
     """
     try:
+        _kill_sweep_drivers(root / "runs")  # first: a driver would launch more trials
         _kill_recorded(root / "runs")
     finally:
         _kill_working_in(root)
@@ -112,6 +113,19 @@ def _kill_working_in(root: Path) -> None:
                 proc.kill()
                 found.append(proc)
     psutil.wait_procs(found, timeout=5)
+
+
+def _kill_sweep_drivers(runs: Path) -> None:
+    """SIGKILL every search sweep's driver (driver.json: pid + start ticks)."""
+    for driver_json in runs.glob(".sweeps/*/driver.json"):
+        with contextlib.suppress(OSError, ValueError):
+            data = json.loads(driver_json.read_text())
+            pid = data.get("pid")
+            if isinstance(pid, int) and process_matches(
+                pid, None, data.get("start_ticks"), data.get("boot_id")
+            ):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
 
 
 def _kill_recorded(runs: Path) -> None:

@@ -42,3 +42,18 @@ def test_the_uis_first_frame_imports_no_process_table() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_optuna_loads_only_in_the_sweep_driver() -> None:
+    # The UI, the CLI and the manager's listings (which probe sweep drivers) never pay
+    # optuna's ~0.5 s import; the driver process does (the check is meaningful).
+    code = (
+        "import sys, autotrain_tui.cli, autotrain_tui.ui.app, autotrain_tui.core.search_sweep\n"
+        "print('optuna' in sys.modules)\n"
+        "import autotrain_tui.core.sweep_driver\n"
+        "print('optuna' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["False", "True"]

@@ -130,8 +130,16 @@ def _dead_process_record(run_dir: Path, started_at: float) -> RunRecord:
         ({"event": "end", "status": "failed", "exit_code": 1}, RunStatus.FAILED, 1),
         ({"event": "end", "status": "completed", "exit_code": 0}, RunStatus.COMPLETED, 0),
         ({"event": "end", "status": "failed"}, RunStatus.FAILED, None),
+        ({"event": "end", "status": "pruned"}, RunStatus.PRUNED, 5),
     ],
-    ids=["completed", "stopped", "failed-with-code", "completed-with-code", "failed-no-code"],
+    ids=[
+        "completed",
+        "stopped",
+        "failed-with-code",
+        "completed-with-code",
+        "failed-no-code",
+        "pruned",
+    ],
 )
 def test_end_events_with_and_without_exit_code(
     tmp_path: Path, end: dict, status: RunStatus, exit_code: int | None

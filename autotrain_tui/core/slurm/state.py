@@ -32,7 +32,7 @@ POLL_INTERVAL_S = 2.0
 # sbatch returns once the controller has the job, so a fresh poll lists it; this covers a
 # poll taken just before the submission, and a controller slow to list a new job.
 SUBMIT_GRACE_S = 30.0
-_EXIT_STATUS = {0: RunStatus.COMPLETED, 3: RunStatus.STOPPED}
+_EXIT_STATUS = {0: RunStatus.COMPLETED, 3: RunStatus.STOPPED, 5: RunStatus.PRUNED}
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ def slurm_outcome(record: RunRecord, view: JobView | None) -> Outcome:
     if view is not None and view.reason:
         seen += f" ({view.reason})"
     event = end_event(record)
-    if event is not None and event.get("status") in ("completed", "stopped", "failed"):
+    if event is not None and event.get("status") in ("completed", "stopped", "pruned", "failed"):
         status = RunStatus(str(event["status"]))
         code = event.get("exit_code")
         return Outcome(

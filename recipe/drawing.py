@@ -266,7 +266,9 @@ def draw_confusion(matrix: Tensor, class_names: Sequence[str], title: str = "") 
     counts = matrix.long().cpu()
     n = int(counts.shape[0])
     names = list(class_names) or [str(i) for i in range(n)]
-    labels = [f"{i} {str(names[i])[:14]}" for i in range(n)]  # rows: index and name
+    # Rows: the class index (the column headers) and its name, when the name says more.
+    labels = [str(names[i])[:14] for i in range(n)]
+    labels = [label if label == str(i) else f"{i} {label}" for i, label in enumerate(labels)]
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     label_w = int(max(probe.textlength(s, font=font) for s in labels)) + 8
     cell = max(28, int(probe.textlength(str(int(counts.max())), font=font)) + 8)

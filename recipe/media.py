@@ -148,8 +148,9 @@ class MediaWriter(pl.Callback):
             self.indices = fixed_indices(len(dataset), self.images)
         samples = [dataset[i] for i in self.indices]
         x = torch.stack([s[0] for s in samples]).to(pl_module.device)
-        with torch.no_grad():
-            outputs = pl_module(x).float().cpu()
+        precision = trainer.precision_plugin  # as validation runs: autocast, or a true half
+        with torch.no_grad(), precision.val_step_context():
+            outputs = pl_module(precision.convert_input(x)).float().cpu()
         paths = getattr(dataset, "paths", None)
         pictures = []
         for row, (i, (image, target)) in zip(

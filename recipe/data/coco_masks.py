@@ -18,6 +18,7 @@ naming the file, the annotation id and the image.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,18 +47,24 @@ class CocoMask:
 
     def rasterise(self) -> np.ndarray:
         """The class-index mask `(height, width)`, each layer painted over the last."""
+        values = np.zeros((self.height, self.width), dtype=np.uint8)
+        with warnings.catch_warnings():  # pycocotools' decode under NumPy 2 warns, harmlessly
+            warnings.filterwarnings("ignore", "__array__ implementation", DeprecationWarning)
+            for value, segmentation in self.layers:
+                values[self._decode(segmentation).astype(bool)] = value
+        return values
+
+    def _decode(self, segmentation: Any) -> np.ndarray:
         from pycocotools import mask as coco_mask
 
-        values = np.zeros((self.height, self.width), dtype=np.uint8)
-        for value, segmentation in self.layers:
-            if isinstance(segmentation, list):  # polygons: one RLE each, merged
-                rle = coco_mask.merge(coco_mask.frPyObjects(segmentation, self.height, self.width))
-            elif isinstance(segmentation["counts"], list):  # uncompressed RLE
-                rle = coco_mask.frPyObjects(segmentation, self.height, self.width)
-            else:
-                rle = segmentation
-            values[coco_mask.decode(rle).astype(bool)] = value
-        return values
+        if isinstance(segmentation, list):  # polygons: one RLE each, merged
+            rle = coco_mask.merge(coco_mask.frPyObjects(segmentation, self.height, self.width))
+        elif isinstance(segmentation["counts"], list):  # uncompressed RLE
+            rle = coco_mask.frPyObjects(segmentation, self.height, self.width)
+        else:
+            rle = segmentation
+        decoded: np.ndarray = coco_mask.decode(rle)
+        return decoded
 
 
 class CocoSegmentationFiles(SegmentationFiles):

@@ -36,7 +36,10 @@ def test_rasterised_masks_equal_the_generators_up_to_polygon_edge_pixels(shapes:
     coco = json.loads((shapes / "coco.json").read_text())
     kinds = {type(a["segmentation"]).__name__ for a in coco["annotations"]}
     assert kinds == {"list", "dict"}  # polygons and uncompressed RLE both written
-    bundle = segmentation_coco(str(shapes / "coco.json"), val_fraction=0.25)
+    from recipe.registry import instantiate
+
+    ref = {"_target_": "segmentation_coco", "annotations": str(shapes / "coco.json")}
+    bundle = instantiate({**ref, "val_fraction": 0.25}, "data")  # the config's built-in name
     assert bundle.class_names == ["background", "circle", "square", "triangle"]
     assert bundle.task == "segmentation" and len(bundle.train) + len(bundle.val) == 40
     wrong = total = 0

@@ -50,6 +50,15 @@ def fixed_indices(length: int, count: int) -> list[int]:
     return sorted({(i * length) // count for i in range(count)}) if count else []
 
 
+def _is_image_pair(sample: Any) -> bool:
+    return (
+        isinstance(sample, tuple | list)
+        and len(sample) == 2
+        and isinstance(sample[0], Tensor)
+        and sample[0].dim() == 3
+    )
+
+
 class MediaWriter(pl.Callback):
     """Draws validation predictions (and a confusion matrix) into RUN_DIR/media/."""
 
@@ -147,6 +156,11 @@ class MediaWriter(pl.Callback):
         if self.indices is None:
             self.indices = fixed_indices(len(dataset), self.images)
         samples = [dataset[i] for i in self.indices]
+        if not all(_is_image_pair(sample) for sample in samples):
+            # A custom data builder's own sample format: say so once, never fail the run.
+            print("media: validation samples are not (image, target) pairs; no prediction images")
+            self.images = 0
+            return []
         x = torch.stack([s[0] for s in samples]).to(pl_module.device)
         precision = trainer.precision_plugin  # as validation runs: autocast, or a true half
         with torch.no_grad(), precision.val_step_context():

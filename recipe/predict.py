@@ -30,6 +30,9 @@ def predict(run_dir: str, inputs: list[str], batch_size: int = 256, draw: str | 
     from recipe.data import DataError, load_inputs
     from recipe.loaded_run import RunLoadError, load_run, result_row
 
+    if draw is not None and os.path.exists(draw) and not os.path.isdir(draw):
+        print(f"predict: --draw {draw} is a file; name a folder (it is created)", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
     try:
         run = load_run(run_dir)
     except RunLoadError as exc:

@@ -175,3 +175,25 @@ def test_classification_and_multilabel_captions_colour_right_and_wrong() -> None
     labels = {"labels": ["a"], "probabilities": {"a": 0.8, "b": 0.1}}
     picture = np.asarray(drawing.draw_multilabel(image, labels, truth=["a", "b"]))
     assert (picture == drawing.BAD).all(axis=-1).any()
+
+
+def test_draw_into_a_file_and_samples_of_another_shape_are_one_line_each(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from recipe.media import MediaWriter
+    from recipe.predict import predict
+
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    assert predict(str(tmp_path / "run"), ["a.png"], draw=str(taken)) == 2
+    assert (
+        capsys.readouterr().err
+        == f"predict: --draw {taken} is a file; name a folder (it is created)\n"
+    )
+    # A custom builder's samples that are no (image, target) pairs: no pictures, no failure.
+    info = {"task": "classification", "num_outputs": 2, "input_shape": [3, 8, 8]}
+    writer = MediaWriter(str(tmp_path), info, val_data=[{"image": torch.zeros(3, 8, 8)}] * 5)
+    assert writer._predictions(None, None) == [] and writer.images == 0  # type: ignore[arg-type]
+    assert capsys.readouterr().out == (
+        "media: validation samples are not (image, target) pairs; no prediction images\n"
+    )

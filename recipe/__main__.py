@@ -58,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="run a trained model on new inputs")
     predict.add_argument("run_dir", help="a run directory with checkpoints")
     predict.add_argument("inputs", nargs="+", help="files (csv, npy, npz, images) or numbers")
+    predict.add_argument(
+        "--draw", metavar="DIR", help="also write each image input with its prediction drawn"
+    )
 
     export = commands.add_parser(
         "export",
@@ -147,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         return export(args.run_dir, args.format, args.checkpoint, args.out)
     from recipe.predict import predict
 
-    return predict(args.run_dir, args.inputs)
+    return predict(args.run_dir, args.inputs, draw=args.draw)
 
 
 def exit_after_cleanup(status: int) -> NoReturn:

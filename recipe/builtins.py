@@ -19,6 +19,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "npz": "recipe.data:npz",
         "multilabel_manifest": "recipe.data.multilabel:multilabel_manifest",
         "segmentation_folder": "recipe.data.segmentation:segmentation_folder",
+        "segmentation_coco": "recipe.data.coco_masks:segmentation_coco",
     },
     "model": {
         "mlp": "recipe.models:MLP",

@@ -190,7 +190,8 @@ class RecipeModule(pl.LightningModule):
                 "train/loss_epoch", mean, on_step=False, on_epoch=True, batch_size=1, sync_dist=True
             )
 
-    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        """The batch's outputs are returned for callbacks (media/'s confusion matrix)."""
         x, y = batch
         outputs = self(x)
         self._val_loss.add(self._loss(outputs, y), len(x))
@@ -207,6 +208,7 @@ class RecipeModule(pl.LightningModule):
             if outputs.shape[-1] == 1:  # one target: 1-D, as torchmetrics expects
                 outputs, y = outputs.squeeze(-1), y.squeeze(-1)
             self.val_metrics.update(outputs, y)
+        return outputs
 
     def on_validation_epoch_start(self) -> None:
         self._val_loss.reset()

@@ -11,6 +11,7 @@ to RUN_DIR/predictions/ with its per-class pixel counts). The loading is
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 from recipe import EXIT_CONFIG_ERROR, EXIT_OK
@@ -19,8 +20,9 @@ from recipe.loaded_run import find_checkpoint
 __all__ = ["find_checkpoint", "predict"]
 
 
-def predict(run_dir: str, inputs: list[str], batch_size: int = 256) -> int:
-    """Print one JSON object per input sample; returns an exit status."""
+def predict(run_dir: str, inputs: list[str], batch_size: int = 256, draw: str | None = None) -> int:
+    """Print one JSON object per input sample; returns an exit status. `draw`: a folder
+    to write each image input into with its prediction drawn (recipe.drawing)."""
     from recipe.deferred_imports import defer_unused_imports
 
     defer_unused_imports()  # before Lightning's imports, which would load it
@@ -28,11 +30,21 @@ def predict(run_dir: str, inputs: list[str], batch_size: int = 256) -> int:
     from recipe.data import DataError, load_inputs
     from recipe.loaded_run import RunLoadError, load_run, result_row
 
+    if draw is not None and os.path.exists(draw) and not os.path.isdir(draw):
+        print(f"predict: --draw {draw} is a file; name a folder (it is created)", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
     try:
         run = load_run(run_dir)
     except RunLoadError as exc:
         for line in exc.lines:
             print(line, file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    if draw is not None and run.preprocess["kind"] not in ("image_files", "image"):
+        print(
+            f"predict: --draw needs image inputs, and {run_dir} reads "
+            f"{run.preprocess['kind']} inputs; leave --draw out",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG_ERROR
     try:
         batch, sources = load_inputs(run.preprocess, inputs, run_dir)
@@ -40,6 +52,15 @@ def predict(run_dir: str, inputs: list[str], batch_size: int = 256) -> int:
         print(f"predict: {exc}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
     results = run.results(run.forward(batch, batch_size), sources)
-    for source, result in zip(sources, results, strict=True):
-        print(json.dumps(result_row(source, result)))
+    rows = [result_row(source, result) for source, result in zip(sources, results, strict=True)]
+    for row in rows:
+        print(json.dumps(row))
+    if draw is not None:
+        from recipe.drawing import draw_row, open_image, save_png, unique_png_names
+
+        names = run.info.get("class_names")
+        for name, row in zip(unique_png_names(sources), rows, strict=True):
+            picture = draw_row(run.task, open_image(row["input"]), row, names)
+            save_png(picture, os.path.join(draw, name))
+        print(f"predict: drew {len(rows)} images into {draw}", file=sys.stderr)
     return EXIT_OK

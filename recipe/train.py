@@ -179,6 +179,13 @@ def run_training(
     freeze = FreezeBackbone.from_config(cfg)
     if freeze is not None:
         callbacks.append(freeze)
+    media = cfg["media"]
+    if media["images"] > 0:  # media/: predictions drawn each validation (recipe/media.py)
+        from recipe.media import MediaWriter
+
+        threshold = float(cfg["predict"].get("threshold", 0.5))
+        writer = MediaWriter(run_dir, data_info, **media, threshold=threshold, val_data=bundle.val)
+        callbacks.append(writer)
     callbacks.extend(instantiate(ref, "callbacks") for ref in cfg["callbacks"])
 
     interactive = sys.stdout.isatty() and not debug  # a bar redrawn under pdb is noise

@@ -12,8 +12,9 @@ writes, for `N` images `OUT/images/shapes_0000.png`, ...:
 - `multilabel.csv` (`path,labels`, labels separated by spaces) and `multilabel.jsonl`
   (`{"path": ..., "labels": [...]}`): the classes present in each image.
 - `boxes.jsonl` (`{"path", "width", "height", "boxes": [[x0, y0, x1, y1], ...], "labels"}`),
-  `coco.json` (COCO detection: images, annotations with `bbox` [x, y, w, h], `area`,
-  `iscrowd` 0, categories 1..3) and `voc/<stem>.xml` (Pascal VOC): the same boxes, each the
+  `coco.json` (COCO: images, annotations with `bbox` [x, y, w, h], `area`, `iscrowd` 0,
+  `segmentation`: the outline polygon, or for circles the instance mask as uncompressed RLE;
+  categories 1..3) and `voc/<stem>.xml` (Pascal VOC): the same boxes, each the
   tight box of that shape's pixels in the instance mask, in pixels, x1/y1 exclusive
   (VOC: 1-based inclusive, as VOC writes them).
 - `classes.txt`: the class names, one a line, in index order (index 1 first).
@@ -63,6 +64,9 @@ class Shape:
     label: str
     box: tuple[int, int, int, int]
     area: int
+    # COCO `segmentation`: a polygon in pixel coordinates (squares, triangles), or the
+    # instance mask as uncompressed RLE (circles, whose outline is no polygon).
+    segmentation: object = None
 
 
 def draw_scene(
@@ -86,6 +90,7 @@ def draw_scene(
     )
     placed: list[tuple[float, float, float]] = []
     kinds: list[str] = []
+    polygons: list[list[float] | None] = []
     for _ in range(int(rng.integers(1, max_shapes + 1))):
         kind = CLASSES[int(rng.integers(len(CLASSES)))]
         for _attempt in range(20):  # a free spot for this shape, else fewer shapes
@@ -111,11 +116,15 @@ def draw_scene(
             pen.ellipse(corners, fill=fill)
             sem_pen.ellipse(corners, fill=index)
             inst_pen.ellipse(corners, fill=number)
+            polygons.append(None)
         else:
             points = outline(kind, cx, cy, r, rng.uniform(0, 2 * math.pi))
             pen.polygon(points, fill=fill)
             sem_pen.polygon(points, fill=index)
             inst_pen.polygon(points, fill=number)
+            # Big pixel X is output pixel (X - 1) / 2 (nearest, 2x), whose centre is COCO's
+            # (X - 1) / 2 + 0.5: the outline in COCO coordinates is the points halved.
+            polygons.append([round(v / 2, 2) for point in points for v in point])
     image = image.resize((size, size), Image.Resampling.LANCZOS)
     semantic_small = np.array(semantic.resize((size, size), Image.Resampling.NEAREST))
     instance_small = np.array(instances.resize((size, size), Image.Resampling.NEAREST))
@@ -129,7 +138,9 @@ def draw_scene(
         if len(xs) == 0:  # too small to keep a pixel at this size
             continue
         box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
-        shapes.append(Shape(kind, box, len(xs)))
+        polygon = polygons[number - 1]
+        segmentation = [polygon] if polygon else _rle(instance_small == number)
+        shapes.append(Shape(kind, box, len(xs), segmentation))
     return image, semantic_small, instance_small, shapes
 
 
@@ -191,6 +202,7 @@ def write_dataset(
                     "bbox": [x0, y0, x1 - x0, y1 - y0],
                     "area": shape.area,
                     "iscrowd": 0,
+                    "segmentation": shape.segmentation,
                 }
             )
         _write_voc(root / "voc" / f"{stem}.xml", relative, size, shapes)
@@ -205,6 +217,18 @@ def write_dataset(
     (root / "coco.json").write_text(json.dumps(coco), encoding="utf-8")
     (root / "classes.txt").write_text("".join(f"{c}\n" for c in CLASSES), encoding="utf-8")
     return paths
+
+
+def _rle(mask: np.ndarray) -> dict[str, object]:
+    """A binary mask as COCO's uncompressed RLE: run lengths in column-major order,
+    starting with a run of zeros."""
+    flat = mask.flatten(order="F").astype(np.int8)
+    changes = np.flatnonzero(np.diff(flat)) + 1
+    bounds = np.concatenate([[0], changes, [len(flat)]])
+    counts = np.diff(bounds).tolist()
+    if flat[0]:
+        counts = [0, *counts]
+    return {"counts": counts, "size": list(mask.shape)}
 
 
 def _write_voc(path: Path, relative: str, size: int, shapes: list[Shape]) -> None:

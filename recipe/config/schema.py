@@ -32,6 +32,7 @@ class Field:
     doc: str
     choices: tuple[Any, ...] | None = None
     required: bool = False
+    minimum: int | None = None  # the smallest value an int field takes
 
 
 NONE = type(None)
@@ -124,6 +125,15 @@ SCHEMA: dict[str, dict[str, Field] | Field] = {
         "top_k":       Field(3, (int,), "how many classes the built-in postprocess reports"),
         "threshold":   Field(0.5, (float, int),
                              "multilabel: a label is predicted when its probability is above"),
+    },
+    # media/ in the run directory (recipe/media.py): at each validation, the same few
+    # validation images with their predictions drawn (image inputs) and, for
+    # classification, the confusion matrix; TensorBoard gets them too.
+    "media": {
+        "images":      Field(4, (int,), "validation images drawn each validation; 0: no media/",
+                             minimum=0),
+        "every_n_val": Field(1, (int,), "draw at every Nth validation", minimum=1),
+        "keep":        Field(10, (int,), "keep the PNGs of the newest N validations", minimum=1),
     },
     # Where and how a SLURM job runs (`autotrain-tui launch --slurm`); training never reads
     # it. Checked in recipe/config/slurm.py; `slurm_options` gives the values with defaults.

@@ -210,6 +210,10 @@ class _Checker:
                         f"'{section}.{key}' must be {_expected(field.types)}, "
                         f"got {_describe(value)}",
                     )
+                elif field.minimum is not None and isinstance(value, int) and value < field.minimum:
+                    self.add(
+                        path, f"'{section}.{key}' must be at least {field.minimum}, got {value}"
+                    )
                 elif field.choices is not None and value not in (*field.choices, UNRESOLVED):
                     options = ", ".join(str(c) for c in field.choices if not isinstance(c, int))
                     hint = did_you_mean(str(value), [str(c) for c in field.choices])

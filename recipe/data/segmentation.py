@@ -58,7 +58,7 @@ class SegmentationFiles(ImageFiles):
 
         epoch, index = key if isinstance(key, tuple) else (0, key)
         image = open_image(str(self.paths[index]), self.grayscale)
-        values = read_mask(self.masks[index])
+        values = self.mask_values(index)
         bad = values[(values >= self.num_classes) & (values != self.ignore_index)]
         if len(bad):
             raise DataError(
@@ -70,6 +70,11 @@ class SegmentationFiles(ImageFiles):
             torch.default_generator.manual_seed(sample_seed(self.seed, epoch, index))
             x, y = self.joint(image, mask)
         return x, y.as_subclass(torch.Tensor)
+
+    def mask_values(self, index: int) -> np.ndarray:
+        """Sample `index`'s mask as class indices; a subclass may rasterise it instead
+        (recipe.data.coco_masks: COCO polygons and RLE)."""
+        return read_mask(self.masks[index])
 
 
 def read_mask(path: str | Path) -> np.ndarray:
@@ -165,6 +170,41 @@ def segmentation_folder(
         class_names = [str(c) for c in classes]
     if len(class_names) < 2:
         raise DataError(f"{mask_root}: segmentation needs at least two classes (background too)")
+    return segmentation_bundle(
+        (files, mask_files),
+        val,
+        class_names,
+        dataset=SegmentationFiles,
+        source=str(image_root),
+        ignore_index=ignore_index,
+        size=size,
+        grayscale=grayscale,
+        augment=augment,
+        val_fraction=val_fraction,
+        seed=seed,
+        normalize=normalize,
+        preprocessing=preprocessing,
+    )
+
+
+def segmentation_bundle(
+    train: tuple[list[Path], list[Any]],
+    val: tuple[list[Path], list[Any]] | None,
+    class_names: list[str],
+    *,
+    dataset: Any,
+    source: str,
+    ignore_index: int,
+    size: int | Sequence[int] | None,
+    grayscale: bool,
+    augment: Augment,
+    val_fraction: float,
+    seed: int,
+    normalize: bool,
+    preprocessing: ImagePreprocessing | None,
+) -> DataBundle:
+    """The DataBundle of a segmentation source: images paired with masks (`train`, and
+    `val` or a split of `train`), each pair read by `dataset` (a SegmentationFiles class)."""
     if augment is not None and not isinstance(augment, list):
         raise DataError("augment: a list of torchvision.transforms.v2 names for this data")
     problems = check_image_arguments({"augment": augment})
@@ -172,17 +212,15 @@ def segmentation_folder(
         where, message = problems[0]
         raise DataError(f"{'.'.join(map(str, where))}: {message}")
     if val is None:
+        files, masks = train
         train_idx, val_idx = split_indices(
-            len(files), val_fraction=val_fraction, seed=seed, source=str(image_root)
+            len(files), val_fraction=val_fraction, seed=seed, source=source
         )
-        train = ([files[i] for i in train_idx], [mask_files[i] for i in train_idx])
-        val = ([files[i] for i in val_idx], [mask_files[i] for i in val_idx])
-    else:
-        train = (files, mask_files)
+        train = ([files[i] for i in train_idx], [masks[i] for i in train_idx])
+        val = ([files[i] for i in val_idx], [masks[i] for i in val_idx])
 
     from recipe.vision import transforms
 
-    source = str(image_root)
     pre = _preprocessing(preprocessing, size, grayscale, normalize, train[0], seed, source)
     eval_tf = transforms.eval_transform(pre)
     train_tf = transforms.train_transform(pre, augment) if augment else eval_tf
@@ -193,8 +231,8 @@ def segmentation_folder(
         "seed": seed,
     }
     return DataBundle(
-        train=SegmentationFiles(*train, train_tf, **options),
-        val=SegmentationFiles(*val, eval_tf, **options),
+        train=dataset(*train, train_tf, **options),
+        val=dataset(*val, eval_tf, **options),
         task="segmentation",
         input_shape=tuple(pre.input_size),
         num_outputs=len(class_names),

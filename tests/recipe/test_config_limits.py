@@ -209,9 +209,9 @@ def test_a_long_written_out_list_with_an_alias_is_not_mistaken_for_a_bomb(tmp_pa
     found = quick_problems(text, tmp_path / "c.yaml", tmp_path)
     assert [m for _, _, m in found] == [
         "unknown section 'classes' (sections: project, data, dataloader, model, loss, optimizer, "
-        "scheduler, trainer, callbacks, predict, slurm)",
+        "scheduler, trainer, callbacks, predict, media, slurm)",
         "unknown section 'x' (sections: project, data, dataloader, model, loss, optimizer, "
-        "scheduler, trainer, callbacks, predict, slurm)",
+        "scheduler, trainer, callbacks, predict, media, slurm)",
     ]
 
 

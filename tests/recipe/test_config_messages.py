@@ -89,11 +89,11 @@ def test_a_non_ascii_look_alike_is_named_with_its_column_not_suggested_back() ->
         "c.yaml:5:2: unknown section 'dаtaloader'; it has a non-ASCII look-alike character at "
         "column 2: 'а' (U+0430 CYRILLIC SMALL LETTER A), where 'dataloader' has 'a'; retype it "
         "as 'dataloader' (sections: project, data, dataloader, model, loss, optimizer, "
-        "scheduler, trainer, callbacks, predict, slurm)",
+        "scheduler, trainer, callbacks, predict, media, slurm)",
         "c.yaml:7:3: unknown section 'prοject'; it has a non-ASCII look-alike character at "
         "column 3: 'ο' (U+03BF GREEK SMALL LETTER OMICRON), where 'project' has 'o'; retype it "
         "as 'project' (sections: project, data, dataloader, model, loss, optimizer, "
-        "scheduler, trainer, callbacks, predict, slurm)",
+        "scheduler, trainer, callbacks, predict, media, slurm)",
     ]
 
 

@@ -16,6 +16,7 @@ from PIL import Image
 
 from recipe.data import DataError
 from recipe.data.segmentation import segmentation_folder
+from recipe.drawing import class_colour
 from recipe.losses import DiceCrossEntropy
 from recipe.tasks import task_metrics
 from recipe.vision.segmentation import UNet
@@ -148,7 +149,7 @@ def test_the_example_trains_a_unet_and_predicts_mask_pngs(project: Path) -> None
     assert last["val/miou"] >= 0.55 and last["val/dice"] >= 0.65, last
 
     images = [f"data/shapes_tasks/images/shapes_{i:04d}.png" for i in range(3)]
-    predict = run_recipe(["predict", "runs/seg", *images], project)
+    predict = run_recipe(["predict", "runs/seg", *images, "--draw", "drawn"], project)
     assert predict.returncode == 0, predict.stderr
     rows = [json.loads(line) for line in predict.stdout.splitlines()]
     assert len(rows) == 3
@@ -161,6 +162,21 @@ def test_the_example_trains_a_unet_and_predicts_mask_pngs(project: Path) -> None
         assert row["pixels"] == {c: int((mask == i).sum()) for i, c in enumerate(CLASSES)}
         truth = np.array(Image.open(project / "data/shapes_tasks/masks" / Path(image).name))
         assert (mask == truth).mean() >= 0.8  # pixel accuracy on these training images
+        # --draw: the image enlarged 5x (32 -> 160 px), the predicted mask over it in each
+        # class's colour (alpha 0.55), background pixels untouched.
+        drawn = np.asarray(Image.open(project / "drawn" / Path(image).name))[:160, :160]
+        pixels = np.asarray(Image.open(project / image).convert("RGB")).astype(float)
+        big, big_mask = (a.repeat(5, axis=0).repeat(5, axis=1) for a in (pixels, mask))
+        assert np.array_equal(drawn[big_mask == 0], big[big_mask == 0])
+        for index in set(np.unique(mask).tolist()) - {0}:
+            expected = 0.45 * big[big_mask == index] + 0.55 * np.array(class_colour(index))
+            assert np.abs(drawn[big_mask == index] - expected).max() <= 1.0
+    # media/: the same 4 validation images, mask beside truth, at each of the 5 validations.
+    lines = [json.loads(s) for s in (project / "runs/seg/media/index.jsonl").open()]
+    assert [line["kind"] for line in lines] == ["predictions"] * 20
+    assert len({line["caption"].split(":")[0] for line in lines}) == 4
+    first = Image.open(project / "runs/seg/media" / lines[-1]["file"])
+    assert first.width == 2 * 160 and "pixel accuracy" in lines[-1]["caption"]
 
 
 @pytest.mark.parametrize("name", ["lraspp_mobilenet_v3_large", "deeplabv3_mobilenet_v3_large"])

@@ -74,6 +74,13 @@ def test_run_directory_follows_the_contract(default_run: Path) -> None:
     assert info["class_names"] == [str(i) for i in range(10)]
 
 
+def test_a_table_classifier_gets_a_confusion_matrix_per_validation(default_run: Path) -> None:
+    media = [json.loads(line) for line in (default_run / "media/index.jsonl").open()]
+    assert [m["kind"] for m in media] == ["confusion"] * 20  # one a validation, no images
+    kept = sorted(p.name for p in (default_run / "media").glob("*.png"))
+    assert kept == sorted(m["file"] for m in media[-10:])  # media.keep: 10 by default
+
+
 def test_console_output_is_readable_in_a_log_file(default_run: Path, project: Path) -> None:
     result = run_recipe(
         ["train", "configs/digits.yaml", "trainer.max_epochs=2", "--run-dir", "r"], project
@@ -260,6 +267,10 @@ def test_ddp_on_two_cpu_processes(project: Path) -> None:
     steps = [r["step"] for r in records if "train/loss" in r.get("metrics", {})]
     assert steps == sorted(set(steps)), steps  # each step written once, by rank 0
     assert (project / "r" / "checkpoints" / "last.ckpt").is_file()
+    # media/'s confusion matrix is summed over both ranks: its accuracy is val/acc's.
+    media = [json.loads(line) for line in (project / "r/media/index.jsonl").open()]
+    assert [m["kind"] for m in media] == ["confusion", "confusion"]
+    assert media[-1]["caption"].endswith(f"accuracy {last_value(records, 'val/acc'):.3f}")
 
 
 def test_same_seed_same_result_deterministic(project: Path) -> None:

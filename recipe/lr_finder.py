@@ -172,3 +172,45 @@ def report(choice: LrChoice) -> str:
         f"warning: learning-rate finder: {choice.problem}; training with lr = "
         f"{choice.lr:.3g} ({choice.fallback_source}) instead; set optimizer.lr to choose"
     )
+
+
+def choose_lr(
+    trainer: Any,
+    module: Any,
+    train_loader: Any,
+    val_loader: Any,
+    cfg: dict[str, Any],
+    freeze: Any,
+    jsonl: Any,
+    debug: bool,
+) -> float:
+    """The rate for `lr: auto` on a fresh run: the sweep's choice, printed and logged as an
+    `lr_find` event; under `--debug` (one batch, no sweep) the optimizer's default.
+
+    With `freeze` (trainer.freeze_epochs) the sweep trains the head alone, the backbone
+    frozen: the rate found is the head's (the backbone's is that x optimizer.backbone_lr_mult).
+    """
+    if debug:
+        lr, source = default_lr(cfg["optimizer"])
+        print(f"--debug: no learning-rate sweep; lr = {lr:.3g} ({source})", flush=True)
+        return lr
+    with freeze.held_frozen(module) if freeze is not None else contextlib.nullcontext():
+        choice = find_lr(trainer, module, train_loader, val_loader, cfg["optimizer"])
+    print(report(choice), file=sys.stderr if choice.problem else sys.stdout, flush=True)
+    if freeze is not None and "backbone_lr_mult" not in cfg["optimizer"]:
+        print(
+            "note: the sweep trained the head alone (freeze_epochs); once unfrozen the "
+            "backbone trains at the same rate: set optimizer.backbone_lr_mult (e.g. 0.1) "
+            "for a lower one",
+            flush=True,
+        )
+    jsonl.log_event(
+        "lr_find",
+        0,
+        0,
+        lr=choice.lr,
+        suggestion=choice.suggestion,
+        sweep_steps=choice.points,
+        problem=choice.problem,
+    )
+    return choice.lr

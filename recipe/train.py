@@ -7,7 +7,6 @@ config, fit, and leave a checkpoint however the run ends.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import traceback
@@ -86,7 +85,7 @@ def run_training(
     from recipe.ddp_local import keep_ddp_on_loopback
     from recipe.finetune import FreezeBackbone, unfreezable
     from recipe.hparams import SweepHParams
-    from recipe.lr_finder import find_lr, report
+    from recipe.lr_finder import choose_lr
     from recipe.module import RecipeModule, default_monitor
     from recipe.registry import data_injections, instantiate
     from recipe.slurm_job import cluster_plugins
@@ -180,7 +179,9 @@ def run_training(
     if freeze is not None:
         callbacks.append(freeze)
     media = cfg["media"]
-    if media["images"] > 0:  # media/: predictions drawn each validation (recipe/media.py)
+    # media/: predictions drawn each validation (recipe/media.py); not under --debug, where
+    # its forward over a few images would stop at the user's breakpoint once more
+    if media["images"] > 0 and not debug:
         from recipe.media import MediaWriter
 
         threshold = float(cfg["predict"].get("threshold", 0.5))
@@ -238,34 +239,8 @@ def run_training(
     if trainer.is_global_zero:
         print(speed.describe(pinned=getattr(train_loader, "pin_memory", False)), flush=True)
     keep_ddp_on_loopback(trainer)
-    if module.lr == "auto" and ckpt_path is None and not debug:
-        # With freeze_epochs the sweep trains the head alone, the backbone frozen: the rate
-        # found is the head's (the backbone's is that x optimizer.backbone_lr_mult).
-        with freeze.held_frozen(module) if freeze is not None else contextlib.nullcontext():
-            choice = find_lr(trainer, module, train_loader, val_loader, cfg["optimizer"])
-        module.lr = choice.lr
-        print(report(choice), file=sys.stderr if choice.problem else sys.stdout, flush=True)
-        if freeze is not None and "backbone_lr_mult" not in cfg["optimizer"]:
-            print(
-                "note: the sweep trained the head alone (freeze_epochs); once unfrozen the "
-                "backbone trains at the same rate: set optimizer.backbone_lr_mult (e.g. 0.1) "
-                "for a lower one",
-                flush=True,
-            )
-        jsonl.log_event(
-            "lr_find",
-            0,
-            0,
-            lr=module.lr,
-            suggestion=choice.suggestion,
-            sweep_steps=choice.points,
-            problem=choice.problem,
-        )
-    elif module.lr == "auto" and ckpt_path is None:
-        from recipe.lr_finder import default_lr
-
-        module.lr, source = default_lr(cfg["optimizer"])
-        print(f"--debug: no learning-rate sweep; lr = {module.lr:.3g} ({source})", flush=True)
+    if module.lr == "auto" and ckpt_path is None:  # a resume keeps the rate it had
+        module.lr = choose_lr(trainer, module, train_loader, val_loader, cfg, freeze, jsonl, debug)
 
     class _Progress(pl.Callback):
         def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

@@ -188,3 +188,20 @@ def test_an_empty_queue_asks_the_gpus_nothing(tmp_path: Path) -> None:
     write_run(queued)
     advance_queue(runs_dir, CountingInventory(2), lambda *a: None)
     assert CountingInventory.asked > 0  # something to place: the GPUs are asked
+
+
+def test_a_pruned_run_frees_its_gpu_for_the_next_queued_run(
+    standin_root: Path, fake_gpus: Callable[..., None]
+) -> None:
+    """A sweep's pruned trial (the recipe's exit 5) is finished for the queue: its GPU goes
+    to the next queued run as soon as it ends, with no manager running."""
+    fake_gpus(1)
+    project = standin_project(standin_root)
+    a = project.launch("standin", ["standin.seconds=1", "standin.exit_code=5"], gpus=1)
+    b = project.launch("standin", gpus=1, queue=True)
+    assert project.get_run(b.id).status is RunStatus.QUEUED  # a holds the only GPU
+    wait_for(lambda: project.get_run(b.id).status is RunStatus.RUNNING, what="b to start")
+    ended = project.get_run(a.id)
+    assert ended.status is RunStatus.PRUNED and ended.exit_code == 5
+    assert project.get_run(b.id).gpus == (0,)
+    assert sorted(read_ledger(project.runs_dir)) == [b.id]

@@ -19,6 +19,9 @@ BUILTINS: dict[str, dict[str, str]] = {
         "npz": "recipe.data:npz",
         "multilabel_manifest": "recipe.data.multilabel:multilabel_manifest",
         "segmentation_folder": "recipe.data.segmentation:segmentation_folder",
+        "detection_coco": "recipe.data.detection:detection_coco",
+        "detection_voc": "recipe.data.detection:detection_voc",
+        "detection_manifest": "recipe.data.detection:detection_manifest",
     },
     "model": {
         "mlp": "recipe.models:MLP",

@@ -25,7 +25,7 @@ from recipe.data.errors import DataError
 
 # multilabel and segmentation come from their own builders (recipe.data.multilabel,
 # recipe.data.segmentation), never from `auto`.
-Task = Literal["classification", "regression", "multilabel", "segmentation"]
+Task = Literal["classification", "regression", "multilabel", "segmentation", "detection"]
 ArrayTask = Literal["classification", "regression"]  # what arrays and tables can be
 TaskChoice = Literal["auto", "classification", "regression"]
 

@@ -35,6 +35,14 @@ BUILTINS: dict[str, dict[str, str]] = {
         "unet": "recipe.vision.segmentation:UNet",
         "lraspp_mobilenet_v3_large": "recipe.vision.segmentation:lraspp_mobilenet_v3_large",
         "deeplabv3_mobilenet_v3_large": "recipe.vision.segmentation:deeplabv3_mobilenet_v3_large",
+        # Detection (a loss dict in training, boxes in eval): recipe.vision.detection.
+        "tiny_fcos": "recipe.vision.detection:tiny_fcos",
+        "fasterrcnn_mobilenet_v3_large_320_fpn": (
+            "recipe.vision.detection:fasterrcnn_mobilenet_v3_large_320_fpn"
+        ),
+        "ssdlite320_mobilenet_v3_large": "recipe.vision.detection:ssdlite320_mobilenet_v3_large",
+        "retinanet_resnet50_fpn": "recipe.vision.detection:retinanet_resnet50_fpn",
+        "fcos_resnet50_fpn": "recipe.vision.detection:fcos_resnet50_fpn",
     },
     "loss": {
         "cross_entropy": "torch.nn:CrossEntropyLoss",
@@ -45,6 +53,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "smooth_l1": "torch.nn:SmoothL1Loss",
         "huber": "torch.nn:HuberLoss",
         "dice_ce": "recipe.losses:DiceCrossEntropy",
+        "detector": "recipe.losses:DetectorLoss",
     },
     "optimizer": {
         "adamw": "torch.optim:AdamW",
@@ -70,6 +79,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "values": "recipe.postprocess:regression_values",
         "labels": "recipe.postprocess:multilabel_labels",
         "mask": "recipe.postprocess:segmentation_masks",
+        "boxes": "recipe.postprocess:detection_boxes",
     },
 }
 

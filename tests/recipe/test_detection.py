@@ -1,0 +1,113 @@
+"""Detection as a task: mAP by hand on a tiny case, the detectors by name (no download, min /
+max size exposed, a weights file), the detector's own losses summed and logged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from recipe.losses import DetectorLoss
+from recipe.registry import instantiate
+from recipe.tasks import default_monitor, task_metrics
+from recipe.vision.detection import tiny_fcos
+
+
+def test_map_matches_hand_computed_values_and_ignores_crowd_boxes() -> None:
+    metrics = task_metrics("detection", 2).clone(prefix="val/")
+    target = {
+        "boxes": torch.tensor([[0.0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50]]),
+        "labels": torch.tensor([1, 1, 1]),
+        "iscrowd": torch.tensor([0, 0, 1]),  # the third: a crowd box
+    }
+    predicted = {
+        # IoU 1 with box 1; IoU 100/150 = 0.667 with box 2; the best score on the crowd box.
+        "boxes": torch.tensor([[0.0, 0, 10, 10], [20, 20, 30, 35], [40, 40, 50, 50]]),
+        "scores": torch.tensor([0.9, 0.8, 0.95]),
+        "labels": torch.tensor([1, 1, 1]),
+    }
+    metrics.update([predicted], [target])
+    values = {k: float(v) for k, v in metrics.compute().items() if v.numel() == 1}
+    # IoU thresholds 0.50, 0.55, 0.60, 0.65: both true -> AP 1. At 0.70 .. 0.95 (six): the
+    # second is a false positive after a true one: precision 1 up to recall 0.5, then 0;
+    # COCO's 101-point interpolation -> 51/101. The crowd match counts for nothing (were it
+    # a false positive, ranked first, every AP would drop).
+    assert values["val/map_50"] == pytest.approx(1.0)
+    assert values["val/map_75"] == pytest.approx(51 / 101, abs=1e-6)
+    assert values["val/map"] == pytest.approx((4 * 1 + 6 * 51 / 101) / 10, abs=1e-6)
+    assert default_monitor("detection") == ("val/map_50", "max")
+
+
+def test_the_loss_is_the_sum_of_the_detectors_losses_weighted_by_name() -> None:
+    parts = {"loss_classifier": torch.tensor(0.5), "loss_box_reg": torch.tensor(0.25)}
+    assert float(DetectorLoss()(parts)) == pytest.approx(0.75)
+    assert float(DetectorLoss({"loss_box_reg": 2.0})(parts)) == pytest.approx(1.0)
+
+
+def test_the_tiny_fcos_returns_its_losses_in_training_and_boxes_in_eval() -> None:
+    torch.manual_seed(0)
+    model = tiny_fcos((3, 64, 64), 4)
+    targets = [
+        {"boxes": torch.tensor([[4.0, 6, 30, 28]]), "labels": torch.tensor([2])},
+        {"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64)},  # none
+    ]
+    losses = model([torch.rand(3, 64, 64), torch.rand(3, 48, 80)], targets)
+    assert set(losses) == {"classification", "bbox_regression", "bbox_ctrness"}
+    assert all(torch.isfinite(v) for v in losses.values())
+    model.eval()
+    with torch.no_grad():
+        out = model([torch.rand(3, 40, 100)])
+    assert set(out[0]) == {"boxes", "scores", "labels"}
+    boxes = out[0]["boxes"]  # in the input's own pixels, whatever size the model ran at
+    assert len(boxes) == 0 or (float(boxes[:, 2].max()) <= 100 and float(boxes[:, 3].max()) <= 40)
+    with pytest.raises(ValueError, match="norm: 'group' or 'batch'"):
+        tiny_fcos((3, 64, 64), 4, norm="layer")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "fasterrcnn_mobilenet_v3_large_320_fpn",
+        "ssdlite320_mobilenet_v3_large",
+        "retinanet_resnet50_fpn",
+        "fcos_resnet50_fpn",
+    ],
+)
+def test_torchvision_detectors_take_the_classes_and_no_weights_unless_named(
+    name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # An empty torch hub: a download would be tried (and fail: no network) if weights or
+    # weights_backbone were left to torchvision's defaults.
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    ref = {"_target_": name, "min_size": 96, "max_size": 128}
+    if name.startswith("ssd"):  # a fixed 320x320 input
+        with pytest.raises(ValueError, match="320x320: drop min_size / max_size"):
+            instantiate(ref, "model", input_shape=(3, 64, 64), num_outputs=4)
+        ref = {"_target_": name}
+    model = instantiate(ref, "model", input_shape=(3, 64, 64), num_outputs=4)
+    sizes = (model.transform.min_size, model.transform.max_size)
+    assert sizes == ((320,), 320) if name.startswith("ssd") else sizes == ((96,), 128)
+    model.eval()
+    with torch.no_grad():
+        out = model([torch.rand(3, 64, 64)])
+    assert set(out[0]) == {"boxes", "scores", "labels"}
+    assert not (tmp_path / "torch").exists()
+
+
+def test_a_weights_file_loads_a_whole_detector(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from recipe.vision.weights import WeightsError
+
+    monkeypatch.chdir(tmp_path)
+    ref = {"_target_": "fasterrcnn_mobilenet_v3_large_320_fpn", "min_size": 64}
+    source = instantiate(ref, "model", input_shape=(3, 64, 64), num_outputs=4)
+    torch.save(source.state_dict(), tmp_path / "detector.pth")
+    loaded = instantiate(
+        {**ref, "weights_file": "detector.pth"}, "model", input_shape=(3, 64, 64), num_outputs=4
+    )
+    for key, value in source.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+    with pytest.raises(WeightsError, match="does not fit torchvision"):
+        instantiate(
+            {**ref, "weights_file": "detector.pth"}, "model", input_shape=(3, 64, 64), num_outputs=3
+        )

@@ -61,6 +61,10 @@ def test_the_tiny_fcos_returns_its_losses_in_training_and_boxes_in_eval() -> Non
     assert set(out[0]) == {"boxes", "scores", "labels"}
     boxes = out[0]["boxes"]  # in the input's own pixels, whatever size the model ran at
     assert len(boxes) == 0 or (float(boxes[:, 2].max()) <= 100 and float(boxes[:, 3].max()) <= 40)
+    # GroupNorm throughout by default: nothing whose eval-mode statistics lag training.
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    batch = tiny_fcos((3, 64, 64), 4, norm="batch")
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in batch.modules())
     with pytest.raises(ValueError, match="norm: 'group' or 'batch'"):
         tiny_fcos((3, 64, 64), 4, norm="layer")
 

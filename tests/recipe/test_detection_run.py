@@ -137,3 +137,25 @@ def test_export_refuses_a_detector_in_one_line(run: dict[str, Any]) -> None:
         "`recipe predict` on the run"
     ]
     assert not list(run["run_dir"].glob("export*"))
+
+
+def test_the_server_answers_what_predict_prints(run: dict[str, Any]) -> None:
+    import base64
+
+    from tests.recipe.serve_helpers import Server
+
+    project = run["project"]
+    files = [project / f"data/shapes_tasks/images/shapes_000{i}.png" for i in (3, 4)]
+    expected = run_recipe(["predict", "r", *map(str, files)], project)
+    assert expected.returncode == 0, expected.stderr
+    server = Server("r", project)
+    try:
+        server.wait_ready()
+        images = [
+            {"data": base64.b64encode(f.read_bytes()).decode(), "name": str(f)} for f in files
+        ]
+        status, body = server.post_json({"images": images})
+        assert status == 200, body
+        assert body["predictions"] == [json.loads(line) for line in expected.stdout.splitlines()]
+    finally:
+        server.stop()

@@ -39,13 +39,12 @@ from recipe.vision.weights import (
     torchvision_weights,
 )
 
-# Each detector: its backbone's classification model (for weights_backbone names), and
-# whether torchvision swaps its backbone's BatchNorm for FrozenBatchNorm2d when pretrained.
-DETECTORS: dict[str, tuple[str, bool]] = {
-    "fasterrcnn_mobilenet_v3_large_320_fpn": ("mobilenet_v3_large", True),
-    "ssdlite320_mobilenet_v3_large": ("mobilenet_v3_large", False),
-    "retinanet_resnet50_fpn": ("resnet50", True),
-    "fcos_resnet50_fpn": ("resnet50", True),
+# Each detector's backbone, the classification model its weights_backbone names belong to.
+DETECTORS: dict[str, str] = {
+    "fasterrcnn_mobilenet_v3_large_320_fpn": "mobilenet_v3_large",
+    "ssdlite320_mobilenet_v3_large": "mobilenet_v3_large",
+    "retinanet_resnet50_fpn": "resnet50",
+    "fcos_resnet50_fpn": "resnet50",
 }
 
 
@@ -59,17 +58,6 @@ def _cached(model_name: str, weights: str) -> Any:
     if source.found is None:
         raise WeightsError(source.missing_message())
     return enum
-
-
-def _freeze_batchnorm(module: nn.Module) -> None:
-    """BatchNorm2d -> FrozenBatchNorm2d in place: the layers a pretrained backbone has."""
-    from torchvision.ops.misc import FrozenBatchNorm2d
-
-    for name, child in module.named_children():
-        if isinstance(child, nn.BatchNorm2d):
-            setattr(module, name, FrozenBatchNorm2d(child.num_features, eps=child.eps))
-        else:
-            _freeze_batchnorm(child)
 
 
 def torchvision_detector(
@@ -87,7 +75,7 @@ def torchvision_detector(
 
     from recipe.vision.models import _check_file, _load_file
 
-    backbone, frozen_when_trained = DETECTORS[name]
+    backbone = DETECTORS[name]
     if name.startswith("ssd") and (min_size is not None or max_size is not None):
         raise ValueError(f"{name} resizes every image to 320x320: drop min_size / max_size")
     for key, value in (("min_size", min_size), ("max_size", max_size)):
@@ -107,8 +95,8 @@ def torchvision_detector(
             f"{name} weights {weights!r}: {error}; the detector's published weights come with "
             "their COCO head: start from weights_backbone (or a weights_file of your own)"
         ) from None
-    if restore and (weights or weights_backbone) and frozen_when_trained:
-        _freeze_batchnorm(model.backbone)  # type: ignore[arg-type]
+    # Restored without the named weights, the backbone has BatchNorm2d where a pretrained
+    # one has FrozenBatchNorm2d: the same parameters and, in eval mode, the same arithmetic.
     if weights_file is not None and not restore:
         _load_file(model, _check_file(weights_file), weights_file, name)
     return model

@@ -115,3 +115,37 @@ def test_a_weights_file_loads_a_whole_detector(tmp_path: Path, monkeypatch) -> N
         instantiate(
             {**ref, "weights_file": "detector.pth"}, "model", input_shape=(3, 64, 64), num_outputs=3
         )
+
+
+def test_weights_backbone_comes_from_the_cache_only_and_predict_needs_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from torchvision.models import MobileNet_V3_Large_Weights, mobilenet_v3_large
+    from torchvision.ops.misc import FrozenBatchNorm2d
+
+    from recipe.vision.weights import WeightsError, from_checkpoint, torch_hub_file
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    ref = {"_target_": "fasterrcnn_mobilenet_v3_large_320_fpn", "weights_backbone": "IMAGENET1K_V1"}
+    with pytest.raises(WeightsError, match="not in torch's hub cache"):  # never a download
+        instantiate(ref, "model", input_shape=(3, 64, 64), num_outputs=4)
+    # A freshly initialised backbone written where torchvision caches the ImageNet weights.
+    torch.manual_seed(1)
+    backbone = mobilenet_v3_large()
+    cache = Path(torch_hub_file(MobileNet_V3_Large_Weights.IMAGENET1K_V1.url))
+    cache.parent.mkdir(parents=True)
+    torch.save(backbone.state_dict(), cache)
+    model = instantiate(ref, "model", input_shape=(3, 64, 64), num_outputs=4)
+    first = model.backbone.body["0"][0].weight
+    assert torch.equal(first, backbone.features[0][0].weight)
+    assert isinstance(model.backbone.body["0"][1], FrozenBatchNorm2d)  # as torchvision does
+    # predict rebuilds it without the cache (the checkpoint holds every parameter): its
+    # state dict loads strictly, and in eval mode it computes the very same features.
+    cache.unlink()
+    with from_checkpoint():
+        rebuilt = instantiate(ref, "model", input_shape=(3, 64, 64), num_outputs=4)
+    rebuilt.load_state_dict(model.state_dict())
+    image = torch.rand(1, 3, 64, 64)
+    model.eval(), rebuilt.eval()
+    with torch.no_grad():  # the very same network: the same features
+        assert torch.equal(model.backbone(image)["0"], rebuilt.backbone(image)["0"])

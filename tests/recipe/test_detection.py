@@ -149,3 +149,21 @@ def test_weights_backbone_comes_from_the_cache_only_and_predict_needs_none(
     model.eval(), rebuilt.eval()
     with torch.no_grad():  # the very same network: the same features
         assert torch.equal(model.backbone(image)["0"], rebuilt.backbone(image)["0"])
+
+
+def test_a_model_argument_the_builder_refuses_is_one_line_at_its_place(project: Path) -> None:
+    from recipe import EXIT_CONFIG_ERROR
+    from scripts.make_shapes_dataset import write_dataset
+    from tests.helpers import run_recipe
+
+    write_dataset(project / "data/shapes_tasks", images=10, size=32, seed=1)
+    config = project / "configs/detect_shapes.yaml"
+    text = config.read_text()
+    config.write_text(text.replace("  norm: group ", "  norm: layr  "))
+    line = next(n for n, t in enumerate(text.splitlines(), start=1) if "  norm: group" in t)
+    result = run_recipe(["train", "configs/detect_shapes.yaml", "--run-dir", "r"], project)
+    assert result.returncode == EXIT_CONFIG_ERROR
+    assert result.stderr.strip().splitlines()[0] == (
+        f"configs/detect_shapes.yaml:{line}:9: model: norm: 'group' or 'batch', got 'layr'"
+    )
+    assert "Traceback" not in result.stdout + result.stderr

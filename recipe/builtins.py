@@ -20,6 +20,9 @@ BUILTINS: dict[str, dict[str, str]] = {
         "multilabel_manifest": "recipe.data.multilabel:multilabel_manifest",
         "segmentation_folder": "recipe.data.segmentation:segmentation_folder",
         "segmentation_coco": "recipe.data.coco_masks:segmentation_coco",
+        "detection_coco": "recipe.data.detection:detection_coco",
+        "detection_voc": "recipe.data.detection:detection_voc",
+        "detection_manifest": "recipe.data.detection:detection_manifest",
     },
     "model": {
         "mlp": "recipe.models:MLP",
@@ -33,6 +36,14 @@ BUILTINS: dict[str, dict[str, str]] = {
         "unet": "recipe.vision.segmentation:UNet",
         "lraspp_mobilenet_v3_large": "recipe.vision.segmentation:lraspp_mobilenet_v3_large",
         "deeplabv3_mobilenet_v3_large": "recipe.vision.segmentation:deeplabv3_mobilenet_v3_large",
+        # Detection (a loss dict in training, boxes in eval): recipe.vision.detection.
+        "tiny_fcos": "recipe.vision.detection:tiny_fcos",
+        "fasterrcnn_mobilenet_v3_large_320_fpn": (
+            "recipe.vision.detection:fasterrcnn_mobilenet_v3_large_320_fpn"
+        ),
+        "ssdlite320_mobilenet_v3_large": "recipe.vision.detection:ssdlite320_mobilenet_v3_large",
+        "retinanet_resnet50_fpn": "recipe.vision.detection:retinanet_resnet50_fpn",
+        "fcos_resnet50_fpn": "recipe.vision.detection:fcos_resnet50_fpn",
     },
     "loss": {
         "cross_entropy": "torch.nn:CrossEntropyLoss",
@@ -43,6 +54,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "smooth_l1": "torch.nn:SmoothL1Loss",
         "huber": "torch.nn:HuberLoss",
         "dice_ce": "recipe.losses:DiceCrossEntropy",
+        "detector": "recipe.losses:DetectorLoss",
     },
     "optimizer": {
         "adamw": "torch.optim:AdamW",
@@ -68,6 +80,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "values": "recipe.postprocess:regression_values",
         "labels": "recipe.postprocess:multilabel_labels",
         "mask": "recipe.postprocess:segmentation_masks",
+        "boxes": "recipe.postprocess:detection_boxes",
     },
 }
 

@@ -223,6 +223,14 @@ def export(run_dir: str, fmt: str, which: str = "auto", out: str | None = None) 
         for line in exc.lines:
             print(line, file=sys.stderr)
         return EXIT_CONFIG_ERROR
+    if run.task == "detection":  # refused up front rather than half-captured
+        print(
+            f"export: {run_dir}: a detector is not exported (it takes a list of images of any "
+            "size and returns a list of boxes per image, which export does not capture "
+            "cleanly); use `recipe predict` on the run",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG_ERROR
     path = out or default_output(run_dir, fmt)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     model = run.model.float().eval()

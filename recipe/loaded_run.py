@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 from recipe.code_snapshot import use_run_code
 from recipe.config import ConfigError
@@ -59,6 +59,7 @@ AUTO_POSTPROCESS = {
     "regression": "values",
     "multilabel": "labels",
     "segmentation": "mask",
+    "detection": "boxes",
 }
 PREDICTIONS_DIR = "predictions"  # segmentation's mask PNGs, in the run directory
 
@@ -87,12 +88,18 @@ class LoadedRun:
     def preprocess(self) -> dict[str, Any]:
         return dict(self.info["preprocess"])
 
-    def forward(self, batch: Tensor, batch_size: int = 256) -> Tensor:
-        """Model outputs for a preprocessed batch, in chunks of `batch_size`."""
+    def forward(self, batch: Any, batch_size: int = 256) -> Any:
+        """Model outputs for a preprocessed batch, in chunks of `batch_size`. Detection: a
+        list of images (each its own size) in, a list of `{boxes, scores, labels}` out."""
         with torch.inference_mode():
+            if isinstance(batch, list):
+                step = max(1, min(batch_size, 16))  # images of any size: a few at a time
+                return [
+                    o for i in range(0, len(batch), step) for o in self.module(batch[i : i + step])
+                ]
             return torch.cat([self.module(chunk) for chunk in batch.split(batch_size)])
 
-    def results(self, outputs: Tensor, sources: list[str] | None = None) -> list[Any]:
+    def results(self, outputs: Any, sources: list[str] | None = None) -> list[Any]:
         """One result per row, as the configured postprocess step writes it. `sources` names
         each row (a file path, `row 3`): a step that writes files (segmentation's mask PNGs,
         into RUN_DIR/predictions/) names them after it."""

@@ -1,5 +1,5 @@
 """Losses the built-in tables name beyond torch.nn's: cross-entropy plus Dice for
-segmentation (`loss: dice_ce`).
+segmentation (`loss: dice_ce`), and the sum of a detector's own losses (`loss: detector`).
 
 Cross-entropy alone learns the large classes (the background) first; the soft Dice term
 scores each class by its overlap whatever its size, so small shapes pull their weight.
@@ -42,3 +42,22 @@ class DiceCrossEntropy(nn.Module):
 
 
 __all__ = ["DiceCrossEntropy"]
+
+
+class DetectorLoss(nn.Module):
+    """The sum of a detector's own loss dict (`loss: auto` for detection): torchvision's
+    detectors compute their losses themselves (matching boxes to predictions is theirs).
+
+    Args:
+        weights: a weight per component by name (e.g. `{loss_box_reg: 2.0}`); others 1.
+    """
+
+    def __init__(self, weights: dict[str, float] | None = None) -> None:
+        super().__init__()
+        self.weights = dict(weights or {})
+
+    def forward(self, losses: dict[str, Tensor]) -> Tensor:
+        total: Tensor = sum(  # type: ignore[assignment]
+            value * float(self.weights.get(name, 1.0)) for name, value in losses.items()
+        )
+        return total

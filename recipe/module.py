@@ -20,7 +20,7 @@ from recipe.finetune import find_split, parameter_groups, uses_split
 from recipe.lr_finder import default_lr
 from recipe.missing_files import missing_file_error
 from recipe.registry import instantiate, resolve_target
-from recipe.tasks import DEFAULT_LOSS, default_monitor, task_metrics
+from recipe.tasks import DEFAULT_LOSS, DETECTION_LOGGED, default_monitor, task_metrics
 
 __all__ = ["RecipeModule", "default_monitor", "task_metrics"]
 
@@ -102,6 +102,8 @@ class RecipeModule(pl.LightningModule):
         self._train_loss = BatchMean()
         self._val_loss = BatchMean()
         self._step_loss = torch.tensor(0.0)
+        self._step_parts: dict[str, Tensor] = {}  # detection: each loss of the detector
+        self._val_batches = 0
         self._step_lr: float | None = None
         # Regression trained on standardised targets reports its metrics in real units.
         self._target_scale = _as_tensor(preprocess.get("target_std"))
@@ -154,9 +156,24 @@ class RecipeModule(pl.LightningModule):
             torch.default_generator.manual_seed(key)  # not torch.manual_seed: see ImageFiles
             return self.batch_mix(x, y)
 
+    def _detection_loss(self, images: list[Tensor], targets: list[dict[str, Tensor]]) -> Tensor:
+        """The detector's own losses on the non-crowd boxes, summed by the loss step."""
+        kept = []
+        for target in targets:
+            keep = target["iscrowd"] == 0  # crowd boxes: ignored in evaluation only
+            kept.append({"boxes": target["boxes"][keep], "labels": target["labels"][keep]})
+        parts: dict[str, Tensor] = self.model(images, kept)
+        self._step_parts = {name: value.detach() for name, value in parts.items()}
+        loss: Tensor = self.loss_fn(parts)
+        return loss
+
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        x, y = self._mixed(*batch, batch_idx)
-        loss = self._loss(self(x), y)
+        if self.task == "detection":
+            loss = self._detection_loss(*batch)  # type: ignore[arg-type]
+            x: Any = batch[0]
+        else:
+            x, y = self._mixed(*batch, batch_idx)
+            loss = self._loss(self(x), y)
         self._step_loss = loss.detach()
         self._train_loss.add(self._step_loss, len(x))
         optimizer = self.optimizers()
@@ -174,6 +191,7 @@ class RecipeModule(pl.LightningModule):
         if not getattr(connector, "should_update_logs", True) or self.trainer.sanity_checking:
             return
         values = {"train/loss": float(self._step_loss)}
+        values.update({f"train/{name}": float(v) for name, v in self._step_parts.items()})
         if self._step_lr is not None:
             values["lr"] = self._step_lr
         values["epoch"] = self.current_epoch
@@ -190,8 +208,12 @@ class RecipeModule(pl.LightningModule):
                 "train/loss_epoch", mean, on_step=False, on_epoch=True, batch_size=1, sync_dist=True
             )
 
-    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor | None:
         """The batch's outputs are returned for callbacks (media/'s confusion matrix)."""
+        self._val_batches += 1
+        if self.task == "detection":  # eval mode: detections (a detector has no eval loss)
+            self.val_metrics.update(self(batch[0]), batch[1])
+            return None
         x, y = batch
         outputs = self(x)
         self._val_loss.add(self._loss(outputs, y), len(x))
@@ -212,19 +234,24 @@ class RecipeModule(pl.LightningModule):
 
     def on_validation_epoch_start(self) -> None:
         self._val_loss.reset()
+        self._val_batches = 0
 
     def on_validation_epoch_end(self) -> None:
         # Logged once per validation rather than at every batch: the same values (the
         # same weighted mean; torchmetrics accumulates either way), far fewer `self.log`s.
         mean = self._val_loss.compute()
-        if mean is None:
+        if self._val_batches == 0:
             return
         # Under DDP each rank holds its shard's mean (equal shards: the sampler pads them), so
         # the mean over ranks is the whole set's; torchmetrics' compute() is already synced,
         # and averaging equal values leaves them be. One all-reduce per epoch; a no-op
         # in a single process.
-        self.log("val/loss", mean, on_epoch=True, prog_bar=True, batch_size=1, sync_dist=True)
-        self.log_dict(self.val_metrics.compute(), on_epoch=True, sync_dist=True)
+        if mean is not None:
+            self.log("val/loss", mean, on_epoch=True, prog_bar=True, batch_size=1, sync_dist=True)
+        values = self.val_metrics.compute()
+        if self.task == "detection":
+            values = {f"val/{k}": values[f"val/{k}"] for k in DETECTION_LOGGED}
+        self.log_dict(values, on_epoch=True, sync_dist=True)
         self.val_metrics.reset()
 
     def _fused_default(self, optimizer_ref: dict[str, Any]) -> dict[str, Any]:

@@ -94,3 +94,30 @@ def segmentation_masks(
             }
         )
     return rows
+
+
+def detection_boxes(
+    outputs: list[dict[str, torch.Tensor]],
+    class_names: list[str] | None = None,
+    top_k: int = 3,
+    threshold: float = 0.5,
+    **_: Any,
+) -> list[dict[str, Any]]:
+    """Per image: its boxes scored above `threshold` (`predict.threshold`), best first, at
+    most `top_k` (`predict.top_k`), each `{"box": [x1, y1, x2, y2], "label", "index",
+    "score"}` with the corners in the input image's own pixels (the detector maps them back
+    from the size it resized the image to)."""
+    rows = []
+    for output in outputs:
+        scores = output["scores"].float()
+        order = [int(i) for i in scores.argsort(descending=True) if scores[i] > threshold]
+        boxes = []
+        for i in order[: max(top_k, 0)]:
+            index = int(output["labels"][i])
+            name = class_names[index] if class_names and index < len(class_names) else str(index)
+            corners = [round(float(v), 2) for v in output["boxes"][i]]
+            boxes.append(
+                {"box": corners, "label": name, "index": index, "score": round(float(scores[i]), 4)}
+            )
+        rows.append({"boxes": boxes})
+    return rows

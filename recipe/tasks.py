@@ -7,6 +7,9 @@
 - segmentation: cross-entropy per pixel, `ignore_index` pixels left out; mean IoU
   (macro Jaccard index over classes) and Dice (macro F1 over pixels, which is the Dice
   coefficient per class), `ignore_index` pixels left out of both; monitor val/miou.
+- detection: the detector's own loss dict, summed (`recipe.losses.DetectorLoss`), each
+  component logged; COCO mAP (IoU 0.50:0.95), mAP@50 and mAP@75 (torchmetrics'
+  MeanAveragePrecision, faster-coco-eval backend; crowd boxes ignored); monitor val/map_50.
 
 torchmetrics computes every metric (tested against hand-computed values).
 """
@@ -22,6 +25,7 @@ DEFAULT_LOSS: dict[str, str] = {
     "regression": "mse",
     "multilabel": "bce_with_logits",
     "segmentation": "cross_entropy",
+    "detection": "detector",
 }
 
 DEFAULT_MONITOR: dict[str, tuple[str, str]] = {
@@ -29,7 +33,11 @@ DEFAULT_MONITOR: dict[str, tuple[str, str]] = {
     "regression": ("val/loss", "min"),
     "multilabel": ("val/map", "max"),
     "segmentation": ("val/miou", "max"),
+    "detection": ("val/map_50", "max"),
 }
+# What detection logs of MeanAveragePrecision's many values (sizes and recalls: -1 or noise
+# on small sets).
+DETECTION_LOGGED = ("map", "map_50", "map_75")
 
 # Metric names that grow as the model improves (a monitor on one of these is maximised).
 HIGHER_IS_BETTER = ("acc", "f1", "r2", "auc", "map", "iou", "dice")
@@ -62,6 +70,12 @@ def task_metrics(
                 num_classes=num_outputs, average="macro", ignore_index=ignore_index
             ),
         }
+    elif task == "detection":
+        from torchmetrics.detection import MeanAveragePrecision
+
+        # faster-coco-eval: the COCO evaluation (pycocotools' numbers) in C++, several
+        # times faster than pycocotools, which torchmetrics would otherwise need.
+        metrics = {"map": MeanAveragePrecision(iou_type="bbox", backend="faster_coco_eval")}
     else:
         metrics = {
             "mse": torchmetrics.MeanSquaredError(),

@@ -124,7 +124,15 @@ def run_training(
     atomic_write_json(os.path.join(run_dir, PREDICT_FILE), data_info)
     cfg = fill_config(cfg, data_info)  # ${data.num_classes} and the like, now known
 
-    module = RecipeModule(cfg, data_info)
+    try:
+        module = RecipeModule(cfg, data_info)
+    except ValueError as exc:  # a model argument its builder refuses (norm: layr)
+        ref = cfg["model"]
+        arguments = (
+            [k for k in ref if k != "_target_" and k in str(exc)] if isinstance(ref, dict) else []
+        )
+        where = config.locate(("model", *arguments[:1]))
+        raise ConfigError([Problem(where, f"model: {exc}")]) from None
     module.train_transform = bundle.train_transform
     module.batch_mix = bundle.batch_mix
     loss_class = type(module.loss_fn)

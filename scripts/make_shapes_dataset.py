@@ -16,7 +16,8 @@ writes, for `N` images `OUT/images/shapes_0000.png`, ...:
   `segmentation`: the outline polygon, or for circles the instance mask as uncompressed RLE;
   categories 1..3) and `voc/<stem>.xml` (Pascal VOC): the same boxes, each the
   tight box of that shape's pixels in the instance mask, in pixels, x1/y1 exclusive
-  (VOC: 1-based inclusive, as VOC writes them).
+  (VOC: 1-based inclusive, as VOC writes them); `boxes.csv` (`path,x1,y1,x2,y2,label`,
+  a box a row) the same as a CSV manifest.
 - `classes.txt`: the class names, one a line, in index order (index 1 first).
 
 Shape colours are random by default (only the outline tells the class); `--class-colours`
@@ -214,6 +215,14 @@ def write_dataset(
         handle.writelines(json.dumps({"path": p, "labels": ls}) + "\n" for p, ls in rows)
     with (root / "boxes.jsonl").open("w", encoding="utf-8") as handle:
         handle.writelines(json.dumps(row) + "\n" for row in box_rows)
+    with (root / "boxes.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "x1", "y1", "x2", "y2", "label"])
+        for row in box_rows:
+            pairs = list(zip(row["boxes"], row["labels"], strict=True))  # type: ignore[call-overload]
+            writer.writerows([row["path"], *box, label] for box, label in pairs)
+            if not pairs:  # an image without boxes: listed with empty box cells
+                writer.writerow([row["path"], "", "", "", "", ""])
     (root / "coco.json").write_text(json.dumps(coco), encoding="utf-8")
     (root / "classes.txt").write_text("".join(f"{c}\n" for c in CLASSES), encoding="utf-8")
     return paths

@@ -120,11 +120,13 @@ SCHEMA: dict[str, dict[str, Field] | Field] = {
     "predict": {
         "postprocess": Field("auto", REFERENCE,
                              "turns model outputs into results; auto: top-k class names "
-                             "(classification), values (regression), labels (multilabel) "
-                             "or mask (segmentation)"),
-        "top_k":       Field(3, (int,), "how many classes the built-in postprocess reports"),
+                             "(classification), values (regression), labels (multilabel), "
+                             "mask (segmentation) or boxes (detection)"),
+        "top_k":       Field(3, (int,), "how many classes (detection: boxes per image) the "
+                                        "built-in postprocess reports"),
         "threshold":   Field(0.5, (float, int),
-                             "multilabel: a label is predicted when its probability is above"),
+                             "multilabel: a label is predicted when its probability is "
+                             "above; detection: a box is shown when its score is above"),
     },
     # media/ in the run directory (recipe/media.py): at each validation, the same few
     # validation images with their predictions drawn (image inputs) and, for

@@ -26,7 +26,7 @@ from recipe.data.normalization import apply_normalization, fit_normalization, no
 
 # multilabel and segmentation come from their own builders (recipe.data.multilabel,
 # recipe.data.segmentation), never from `auto`.
-Task = Literal["classification", "regression", "multilabel", "segmentation"]
+Task = Literal["classification", "regression", "multilabel", "segmentation", "detection"]
 ArrayTask = Literal["classification", "regression"]  # what arrays and tables can be
 TaskChoice = Literal["auto", "classification", "regression"]
 

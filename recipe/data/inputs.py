@@ -12,6 +12,9 @@ data scaled differently from what it was trained on. Accepted inputs, by kind:
 - `image_files`: an image file, or a folder (every image in it, recursively, sorted),
   through the eval transform training recorded (`preprocess.image`:
   `recipe.vision.transforms.eval_transform`), normalisation included.
+- `detection_images`: the same image inputs, as a list of float tensors in [0, 1] each at
+  its own size (a detector resizes and normalises itself; its boxes come back in the
+  input's pixels): `recipe.data.detection`.
 - `image`: the same inputs for runs made when image folders were read into memory.
 - `array`: a `.npy` file (one sample, or a stack of samples), an `.npz` file (its
   `x_key` array), or one sample inline as numbers (reshaped to `input_shape`).
@@ -67,6 +70,10 @@ def load_inputs(
     sources: list[str] = []
     if kind == "image_files":
         return _read_image_files(inputs, preprocess)
+    if kind == "detection_images":  # a list: each image at its own size
+        from recipe.data.detection import read_detection_images
+
+        return read_detection_images(inputs, bool(preprocess["grayscale"]))  # type: ignore[return-value]
     for item in inputs:
         if kind == "image":
             found = _read_images(item, preprocess)

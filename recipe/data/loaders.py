@@ -296,7 +296,8 @@ def make_loader(
     on by default so workers are not restarted every epoch; its workers start safe from
     a stop signal (`StopSafeDataLoader`). A dataset with a `make_sampler` method (image
     files: `recipe.data.image_files`) supplies its own seeded sampler, and its loader
-    resumes mid-epoch (`ResumableDataLoader`).
+    resumes mid-epoch (`ResumableDataLoader`). A dataset's own `collate_fn` (detection's
+    lists of images and targets) is the loader's.
     """
     if isinstance(dataset, TensorDataset) and num_workers == 0:
         return TensorBatchLoader(
@@ -321,4 +322,5 @@ def make_loader(
         generator=generator,
         worker_init_fn=_worker_init if num_workers > 0 else None,
         persistent_workers=persistent_workers and num_workers > 0,
+        collate_fn=getattr(dataset, "collate_fn", None),  # detection: lists of images
     )

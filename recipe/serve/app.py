@@ -153,7 +153,10 @@ def load_model(state: ServerState) -> None:
 def _warm_up_batch(run: Any) -> Any:
     import torch
 
-    return torch.zeros((1, *run.preprocess["input_shape"]))
+    shape = run.preprocess["input_shape"]
+    if run.preprocess["kind"] == "detection_images":
+        return [torch.zeros(shape)]  # a detector takes a list of images
+    return torch.zeros((1, *shape))
 
 
 def _infer(state: ServerState) -> Callable[[Any], list[Any]]:

@@ -105,7 +105,10 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         while True:
             jobs = await self._gather()
-            batch = torch.cat([job.batch for job in jobs])
+            if isinstance(jobs[0].batch, list):  # detection: images of any size, a list
+                batch: Any = [image for job in jobs for image in job.batch]
+            else:
+                batch = torch.cat([job.batch for job in jobs])
             try:
                 results = await loop.run_in_executor(self.executor, self.infer, batch)
             except Exception as exc:  # handed to each waiting request, never lost

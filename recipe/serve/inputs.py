@@ -28,7 +28,7 @@ from torch import Tensor
 from recipe.data import DataError, load_inputs
 from recipe.data.inputs import apply_preprocess
 
-IMAGE_KINDS = ("image_files", "image")
+IMAGE_KINDS = ("image_files", "image", "detection_images")
 NUMBER_KINDS = ("tabular", "array")
 NAMED_KINDS = ("tabular", "table")
 
@@ -94,6 +94,8 @@ def rows_batch(
             writer.writerow(columns)
             writer.writerow(["" if row[c] is None else row[c] for c in columns])
         samples.append(_one(preprocess, path, run_dir, field))
+    if preprocess["kind"] == "detection_images":  # a list: each image at its own size
+        return [image for sample in samples for image in sample]  # type: ignore[return-value]
     return torch.cat(samples)
 
 
@@ -121,6 +123,8 @@ def images_batch(
         with open(path, "wb") as handle:
             handle.write(content)
         samples.append(_one(preprocess, path, run_dir, field))
+    if preprocess["kind"] == "detection_images":  # a list: each image at its own size
+        return [image for sample in samples for image in sample]  # type: ignore[return-value]
     return torch.cat(samples)
 
 

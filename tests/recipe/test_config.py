@@ -101,8 +101,9 @@ def test_unknown_function_name_offers_close_matches() -> None:
     (found,) = problems(VALID.replace("_target_: mlp", "_target_: mpl"))
     assert found.startswith("c.yaml:7:13: unknown model 'mpl'; did you mean 'mlp'?")
     assert (
-        "built-in: cnn, deeplabv3_mobilenet_v3_large, lraspp_mobilenet_v3_large, mlp, resnet, "
-        "timm, torchvision, unet" in found
+        "built-in: cnn, deeplabv3_mobilenet_v3_large, fasterrcnn_mobilenet_v3_large_320_fpn, "
+        "fcos_resnet50_fpn, lraspp_mobilenet_v3_large, mlp, resnet, retinanet_resnet50_fpn, "
+        "ssdlite320_mobilenet_v3_large, timm, tiny_fcos, torchvision, unet" in found
     )
 
 

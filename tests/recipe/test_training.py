@@ -142,6 +142,7 @@ PREPARED_ELSEWHERE = {
     "finetune_torchvision": "test_finetune_examples.py",
     "multilabel_shapes": "test_multilabel.py",
     "segment_shapes": "test_segmentation.py",
+    "detect_shapes": "test_detection_run.py",
 }
 
 

@@ -231,7 +231,7 @@ def test_everything_fits_at_80x24(ui_in_tmux: Callable[..., Pane]) -> None:
     settled = wait_settled(pane, *SETTLED)
     lines = settled.screen.splitlines()
     assert len(lines) == 24, settled.screen
-    # Nine example configs and custom.py (the list's last entry) are more than the list's
+    # Ten example configs and custom.py (the list's last entry) are more than the list's
     # rows at 80x24: it scrolls, and its first entries and the runs header must show.
     for name in ("custom_example.yaml", "digits.yaml", "digits_cnn.yaml", "Runs (0)"):
         assert name in settled.screen, f"{name!r} missing at 80x24:\n{settled.screen}"

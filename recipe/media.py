@@ -36,7 +36,7 @@ MEDIA_DIR = "media"
 INDEX_FILE = "index.jsonl"
 KINDS = ("predictions", "confusion")
 _STEP = re.compile(r"^(?:predictions|confusion)-s(\d{7})-\d+\.png$")
-IMAGE_TASKS = ("classification", "multilabel", "segmentation", "regression")
+IMAGE_TASKS = ("classification", "multilabel", "segmentation", "regression", "detection")
 
 
 def media_file(kind: str, step: int, n: int) -> str:
@@ -161,10 +161,16 @@ class MediaWriter(pl.Callback):
             print("media: validation samples are not (image, target) pairs; no prediction images")
             self.images = 0
             return []
-        x = torch.stack([s[0] for s in samples]).to(pl_module.device)
         precision = trainer.precision_plugin  # as validation runs: autocast, or a true half
-        with torch.no_grad(), precision.val_step_context():
-            outputs = pl_module(precision.convert_input(x)).float().cpu()
+        outputs: Any
+        if self.task == "detection":  # a list of images, each at its own size, in eval mode
+            images = [s[0].to(pl_module.device) for s in samples]
+            with torch.no_grad(), precision.val_step_context():
+                outputs = [{k: v.cpu() for k, v in o.items()} for o in pl_module(images)]
+        else:
+            x = torch.stack([s[0] for s in samples]).to(pl_module.device)
+            with torch.no_grad(), precision.val_step_context():
+                outputs = pl_module(precision.convert_input(x)).float().cpu()
         paths = getattr(dataset, "paths", None)
         pictures = []
         for row, (i, (image, target)) in zip(
@@ -177,9 +183,11 @@ class MediaWriter(pl.Callback):
             pictures.append(("predictions", picture, f"val {name}: {self._describe(row, truth)}"))
         return pictures
 
-    def _rows(self, outputs: Tensor) -> list[dict[str, Any]]:
+    def _rows(self, outputs: Any) -> list[dict[str, Any]]:
         from recipe import postprocess
 
+        if self.task == "detection":  # the boxes predict would print (its threshold, top 10)
+            return postprocess.detection_boxes(outputs, self.class_names, 10, self.threshold)
         if self.task == "classification":
             return postprocess.topk_classes(outputs, self.class_names, top_k=1)
         if self.task == "multilabel":
@@ -201,6 +209,13 @@ class MediaWriter(pl.Callback):
             ]
         if self.task == "segmentation":
             return torch.as_tensor(target)
+        if self.task == "detection":  # the true boxes' class names (crowd boxes left out)
+            crowd = target.get("iscrowd", torch.zeros(len(target["labels"])))
+            return [
+                self.class_names[int(label)] if int(label) < len(self.class_names) else str(label)
+                for label, is_crowd in zip(target["labels"].tolist(), crowd.tolist(), strict=True)
+                if not is_crowd
+            ]
         return None
 
     def _describe(self, row: dict[str, Any], truth: Any) -> str:
@@ -216,6 +231,9 @@ class MediaWriter(pl.Callback):
                 float((mask[labelled] == target[labelled]).float().mean()) if labelled.any() else 0
             )
             return f"mask (left) vs truth (right): pixel accuracy {agree:.3f}"
+        if self.task == "detection":
+            found = ", ".join(f"{b['label']} {b['score']:.2f}" for b in row["boxes"]) or "-"
+            return f"pred {found}; true {', '.join(sorted(truth)) or '-'}"
         return f"pred {row.get('prediction')}"
 
     # ------------------------------------------------------------------ files

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 from typing import Any
 
@@ -99,6 +100,27 @@ def test_the_detector_learns_and_logs_each_loss(run: dict[str, Any]) -> None:
     # the fourth (an untrained detector scores ~0); the full example reaches 1.0 (README).
     assert last["val/map_50"] >= 0.5, last
     assert last["val/map"] <= last["val/map_50"]
+
+
+def test_each_validation_draws_the_predicted_boxes_into_media(run: dict[str, Any]) -> None:
+    """media/ (docs/run-directory.md): the same 4 validation images at each validation (the
+    stopped attempt's and the resume's), boxes drawn, captions naming the predicted boxes
+    with their scores and the true classes."""
+    media = run["run_dir"] / "media"
+    entries = [json.loads(line) for line in (media / "index.jsonl").read_text().splitlines()]
+    assert {e["kind"] for e in entries} == {"predictions"}
+    validations = [
+        r["step"] for r in read_metrics(run["run_dir"]) if "val/map_50" in r.get("metrics", {})
+    ]
+    assert sorted(e["step"] for e in entries) == sorted(validations * 4)
+    last = entries[-4:]
+    assert {e["step"] for e in last} == {EPOCHS * STEPS}
+    for entry in last:
+        assert entry["caption"].startswith("val ") and "; true " in entry["caption"]
+        with Image.open(media / entry["file"]) as picture:
+            assert picture.size[0] >= 64
+    # A trained detector finds shapes: its boxes are named with a score (`circle 0.87`).
+    assert any(re.search(r"pred \w+ \d\.\d\d", e["caption"]) for e in last), last
 
 
 def test_predict_gives_boxes_in_the_input_images_own_pixels(run: dict[str, Any]) -> None:

@@ -238,6 +238,16 @@ class ResumableDataLoader(StopSafeDataLoader):
 
     def __iter__(self) -> Any:
         sampler: Any = self.sampler
+        if not hasattr(sampler, "skip_next"):
+            # Under DDP Lightning wraps our sampler in its DistributedSamplerWrapper, which
+            # shards (and reshuffles per epoch) the order ours yields; it cannot skip, so a
+            # resume restarts the interrupted epoch's batches, as a plain DataLoader would.
+            self._resume_from = None
+            self._progress = {"epoch": int(getattr(sampler, "epoch", 0)), "batches_done": 0}
+            for batch in super().__iter__():
+                self._progress["batches_done"] += 1
+                yield batch
+            return
         skip = 0
         if self._resume_from is not None:
             epoch, done = self._resume_from

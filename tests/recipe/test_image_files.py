@@ -205,6 +205,29 @@ def test_augmentation_is_reproducible_per_sample_across_workers_and_resumes(tmp_
     assert torch.equal(bundle.val[(1, 0)][0], bundle.val[(2, 0)][0])
 
 
+def test_under_ddp_lightnings_sampler_wrapper_shards_the_image_loader(tmp_path):
+    """Under DDP Lightning re-creates the loader around `DistributedSamplerWrapper(ours)`
+    (Lightning's own calls below, as its data connector makes them): each rank reads its
+    shard, and a checkpoint's mid-epoch position restarts that epoch instead of failing
+    (it failed: the wrapper has no `skip_next`, and every DDP run on image files died)."""
+    import math
+
+    from lightning_fabric.utilities.data import _update_dataloader
+    from lightning_fabric.utilities.distributed import DistributedSamplerWrapper
+
+    root = shapes_folder(tmp_path / "imgs", per_class=4, size=24)
+    bundle = data.image_folder(str(root), size=16, seed=3)
+    loader = data.make_loader(bundle.train, batch_size=2, shuffle=True, seed=3)
+    per_rank = math.ceil(len(bundle.train) / 2)
+    for rank in (0, 1):
+        wrapper = DistributedSamplerWrapper(loader.sampler, num_replicas=2, rank=rank, seed=3)
+        sharded = _update_dataloader(loader, wrapper)
+        sharded.load_state_dict({"epoch": 0, "batches_done": 1})  # resumed mid-epoch
+        got = list(sharded)
+        assert sum(len(y) for _, y in got) == per_rank
+        assert sharded.state_dict()["batches_done"] == len(got) == math.ceil(per_rank / 2)
+
+
 def test_a_run_resumed_mid_epoch_sees_the_same_augmented_batches(tmp_path):
     import pytorch_lightning as pl
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from textual import on, work
+from textual.css.query import NoMatches
 from textual.worker import Worker, WorkerState
 
 from autotrain_tui.core.errors import ManagerError
@@ -71,7 +72,11 @@ class PollingFlow(AppBase):
             # The first poll lists the runs within the first frame, before the editor is
             # mounted (just after it): there is no open file to watch yet.
             if self._panes_ready.is_set():
-                editor = self.editor
+                try:
+                    editor = self.editor
+                except NoMatches:  # the app is closing: its panes are unmounted already
+                    self._polling = False
+                    return
                 if editor.path is not None and not self._disk_prompt_open:
                     watched = (editor.path, editor.disk_state)
             shown = FIRST_POLL_RUNS if self._polls == 0 else MAX_RUNS_SHOWN

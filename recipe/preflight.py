@@ -257,3 +257,42 @@ def _split_problems(config: ValidatedConfig, model: Any) -> list[Problem]:
             path = asked if _written(config, asked) else ("optimizer", "backbone_lr_mult")
         return [Problem(config.locate(path), str(exc))]
     return []
+
+
+def build_module(
+    config: ValidatedConfig, cfg: dict[str, Any], data_info: dict[str, Any], bundle: Any
+) -> Any:
+    """The LightningModule for this config and data, with the data's batch transforms.
+
+    Two mistakes only the built model shows are the config's, not a traceback: a model
+    argument its builder refuses (`norm: layr`) is one line at that argument, and a loss
+    that cannot take mixup / cutmix's soft targets one line at `loss`.
+    """
+    import torch
+
+    from recipe.config import ConfigError
+    from recipe.module import RecipeModule
+
+    try:
+        module = RecipeModule(cfg, data_info)
+    except ValueError as exc:
+        ref = cfg["model"]
+        arguments = (
+            [k for k in ref if k != TARGET_KEY and k in str(exc)] if isinstance(ref, dict) else []
+        )
+        where = config.locate(("model", *arguments[:1]))
+        raise ConfigError([Problem(where, f"model: {exc}")]) from None
+    module.train_transform = bundle.train_transform
+    module.batch_mix = bundle.batch_mix
+    loss_class = type(module.loss_fn)
+    if (
+        bundle.batch_mix is not None
+        and loss_class.__module__.startswith("torch.nn")  # a custom loss may take them
+        and not isinstance(module.loss_fn, torch.nn.CrossEntropyLoss)
+    ):
+        message = (
+            f"{loss_class.__name__} cannot take the soft targets mixup / cutmix make; "
+            "use loss: cross_entropy (or auto)"
+        )
+        raise ConfigError([Problem(config.locate(("loss",)), message)])
+    return module

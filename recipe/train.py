@@ -23,7 +23,7 @@ from recipe import (
 )
 from recipe.checking import check_grid, print_problems, validate
 from recipe.code_snapshot import run_code, snapshot_code, use_run_code
-from recipe.config import ConfigError, Position, Problem, ValidatedConfig
+from recipe.config import ConfigError, Position, ValidatedConfig
 from recipe.io import atomic_write_json
 from recipe.log_noise import silence_known_noise
 from recipe.missing_files import MissingFileError
@@ -68,7 +68,6 @@ def run_training(
 
     defer_unused_imports()  # before Lightning's imports, which would load it for nothing
     import pytorch_lightning as pl
-    import torch
     from pytorch_lightning.callbacks import EarlyStopping
 
     from recipe.callbacks import (
@@ -86,7 +85,8 @@ def run_training(
     from recipe.finetune import FreezeBackbone, unfreezable
     from recipe.hparams import SweepHParams
     from recipe.lr_finder import choose_lr
-    from recipe.module import RecipeModule, default_monitor
+    from recipe.module import default_monitor
+    from recipe.preflight import build_module
     from recipe.registry import data_injections, instantiate
     from recipe.slurm_job import cluster_plugins
     from recipe.speed import plan as speed_plan
@@ -124,28 +124,7 @@ def run_training(
     atomic_write_json(os.path.join(run_dir, PREDICT_FILE), data_info)
     cfg = fill_config(cfg, data_info)  # ${data.num_classes} and the like, now known
 
-    try:
-        module = RecipeModule(cfg, data_info)
-    except ValueError as exc:  # a model argument its builder refuses (norm: layr)
-        ref = cfg["model"]
-        arguments = (
-            [k for k in ref if k != "_target_" and k in str(exc)] if isinstance(ref, dict) else []
-        )
-        where = config.locate(("model", *arguments[:1]))
-        raise ConfigError([Problem(where, f"model: {exc}")]) from None
-    module.train_transform = bundle.train_transform
-    module.batch_mix = bundle.batch_mix
-    loss_class = type(module.loss_fn)
-    if (
-        bundle.batch_mix is not None
-        and loss_class.__module__.startswith("torch.nn")  # a custom loss may take them
-        and not isinstance(module.loss_fn, torch.nn.CrossEntropyLoss)
-    ):
-        message = (
-            f"{loss_class.__name__} cannot take the soft targets mixup / cutmix make; "
-            "use loss: cross_entropy (or auto)"
-        )
-        raise ConfigError([Problem(config.locate(("loss",)), message)])
+    module = build_module(config, cfg, data_info, bundle)
     # Precision, channels_last, cudnn.benchmark, pinned memory, torch.compile: one plan
     # from what the device can do (recipe/speed.py), logged once below.
     speed = speed_plan(

@@ -36,6 +36,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "unet": "recipe.vision.segmentation:UNet",
         "lraspp_mobilenet_v3_large": "recipe.vision.segmentation:lraspp_mobilenet_v3_large",
         "deeplabv3_mobilenet_v3_large": "recipe.vision.segmentation:deeplabv3_mobilenet_v3_large",
+        "fcn_resnet50": "recipe.vision.segmentation:fcn_resnet50",
         # Detection (a loss dict in training, boxes in eval): recipe.vision.detection.
         "tiny_fcos": "recipe.vision.detection:tiny_fcos",
         "fasterrcnn_mobilenet_v3_large_320_fpn": (

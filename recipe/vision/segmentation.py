@@ -5,9 +5,10 @@ size (torchvision's return a dict, `{"out": ..., "aux": ...}`: the wrapper keeps
 
 - `unet`: for tiny inputs (32-128 px) trained from scratch in CPU minutes; any input size
   (a skip connection that comes out one pixel off after pooling is resized to match).
-- `lraspp_mobilenet_v3_large`, `deeplabv3_mobilenet_v3_large`: torchvision's, with the
-  classes from the data and `weights` / `weights_backbone` always passed (None unless the
-  config names them: left out, torchvision would download the backbone's ImageNet weights).
+- `lraspp_mobilenet_v3_large`, `deeplabv3_mobilenet_v3_large`, `fcn_resnet50`: torchvision's,
+  with the classes from the data and `weights` / `weights_backbone` always passed (None
+  unless the config names them: left out, torchvision would download the backbone's
+  ImageNet weights).
 """
 
 from __future__ import annotations
@@ -117,6 +118,29 @@ def deeplabv3_mobilenet_v3_large(
 
     return _OutOnly(
         segmentation.deeplabv3_mobilenet_v3_large(
+            weights=weights,
+            weights_backbone=weights_backbone,
+            num_classes=num_outputs,
+            aux_loss=aux_loss,
+            **kwargs,
+        )
+    )
+
+
+def fcn_resnet50(
+    input_shape: Sequence[int],
+    num_outputs: int,
+    weights: str | None = None,
+    weights_backbone: str | None = None,
+    aux_loss: bool | None = None,
+    **kwargs: Any,
+) -> nn.Module:
+    """torchvision's FCN on ResNet-50, `num_outputs` classes (its backbone's default is
+    ImageNet weights, fetched from the network: here None unless the config names them)."""
+    from torchvision.models import segmentation
+
+    return _OutOnly(
+        segmentation.fcn_resnet50(
             weights=weights,
             weights_backbone=weights_backbone,
             num_classes=num_outputs,

@@ -102,7 +102,8 @@ def test_unknown_function_name_offers_close_matches() -> None:
     assert found.startswith("c.yaml:7:13: unknown model 'mpl'; did you mean 'mlp'?")
     assert (
         "built-in: cnn, deeplabv3_mobilenet_v3_large, fasterrcnn_mobilenet_v3_large_320_fpn, "
-        "fcos_resnet50_fpn, lraspp_mobilenet_v3_large, mlp, resnet, retinanet_resnet50_fpn, "
+        "fcn_resnet50, fcos_resnet50_fpn, lraspp_mobilenet_v3_large, mlp, resnet, "
+        "retinanet_resnet50_fpn, "
         "ssdlite320_mobilenet_v3_large, timm, tiny_fcos, torchvision, unet" in found
     )
 

@@ -82,7 +82,8 @@ def test_a_non_ascii_look_alike_is_named_with_its_column_not_suggested_back() ->
         "c.yaml:2:21: unknown model 'mlр'; it has a non-ASCII look-alike character at column "
         "21: 'р' (U+0440 CYRILLIC SMALL LETTER ER), where 'mlp' has 'p'; retype it as 'mlp' "
         "(built-in: cnn, deeplabv3_mobilenet_v3_large, fasterrcnn_mobilenet_v3_large_320_fpn, "
-        "fcos_resnet50_fpn, lraspp_mobilenet_v3_large, mlp, resnet, retinanet_resnet50_fpn, "
+        "fcn_resnet50, fcos_resnet50_fpn, lraspp_mobilenet_v3_large, mlp, resnet, "
+        "retinanet_resnet50_fpn, "
         "ssdlite320_mobilenet_v3_large, timm, tiny_fcos, torchvision, unet; or register one in "
         "custom.py with @register)",
         "c.yaml:4:4: unknown key 'trainer.mаx_epochs'; it has a non-ASCII look-alike character "

@@ -93,7 +93,8 @@ def test_a_short_name_typo_inside_a_list_fails_the_quick_check() -> None:
     found = [str(p) for p in check_text(text, "c.yaml", project_dir="/nonexistent")]
     assert found == [
         "c.yaml:5:36: unknown model 'cnnn'; did you mean 'cnn'? (built-in: cnn, "
-        "deeplabv3_mobilenet_v3_large, fasterrcnn_mobilenet_v3_large_320_fpn, fcos_resnet50_fpn, "
+        "deeplabv3_mobilenet_v3_large, fasterrcnn_mobilenet_v3_large_320_fpn, fcn_resnet50, "
+        "fcos_resnet50_fpn, "
         "lraspp_mobilenet_v3_large, mlp, resnet, retinanet_resnet50_fpn, "
         "ssdlite320_mobilenet_v3_large, timm, tiny_fcos, torchvision, unet; or register one in "
         "custom.py with @register)",

@@ -179,7 +179,9 @@ def test_the_example_trains_a_unet_and_predicts_mask_pngs(project: Path) -> None
     assert first.width == 2 * 160 and "pixel accuracy" in lines[-1]["caption"]
 
 
-@pytest.mark.parametrize("name", ["lraspp_mobilenet_v3_large", "deeplabv3_mobilenet_v3_large"])
+@pytest.mark.parametrize(
+    "name", ["lraspp_mobilenet_v3_large", "deeplabv3_mobilenet_v3_large", "fcn_resnet50"]
+)
 def test_torchvision_networks_take_the_classes_and_no_weights_unless_named(
     name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

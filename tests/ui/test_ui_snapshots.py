@@ -138,6 +138,14 @@ def test_sweep_view(snap_compare, ui_project: Path) -> None:
             ),
             "every trial's metrics read to their end",
         )
+        # The table is rebuilt (columns sized to their cells) whenever a refresh (each
+        # second, from a thread) reads something new: wait until one passes with no change,
+        # or the picture may catch a rebuild's first frame (seen under load: cut columns).
+        for _ in range(30):
+            shown = getattr(app.screen, "table", None)
+            await pilot.pause(1.2)
+            if shown is not None and getattr(app.screen, "table", None) is shown:
+                break
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=settle)
